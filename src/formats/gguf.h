@@ -1,0 +1,108 @@
+// GGUF reader (versions 2 and 3): metadata and tensor infos parsed and validated up front,
+// tensor data used in place from a read-only memory mapping (zero-copy).
+//
+// Every count, length, type, dimension and offset is checked against the file size before it is
+// used, so a malformed or truncated file gives one smoe::Error line naming the problem.
+#pragma once
+
+#include "core/mapped_file.h"
+#include "kernels/ggml_type.h"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace smoe {
+
+enum class GgufValueType : uint32_t {
+  UINT8 = 0,
+  INT8 = 1,
+  UINT16 = 2,
+  INT16 = 3,
+  UINT32 = 4,
+  INT32 = 5,
+  FLOAT32 = 6,
+  BOOL = 7,
+  STRING = 8,
+  ARRAY = 9,
+  UINT64 = 10,
+  INT64 = 11,
+  FLOAT64 = 12,
+};
+
+std::string_view gguf_value_type_name(GgufValueType type);
+
+// One metadata value. Scalars are widened into `integer` / `real` / `boolean`; strings go to
+// `string`. Arrays record their element type and count; string arrays are decoded into
+// `strings`, numeric arrays stay in the mapping (`array_data`, little-endian, unaligned).
+// Nested arrays are validated and skipped (count kept, no contents).
+struct GgufValue {
+  GgufValueType type = GgufValueType::UINT8;
+  int64_t integer = 0;   // every integer type (UINT64 values above INT64_MAX are rejected)
+  double real = 0;       // FLOAT32 / FLOAT64
+  bool boolean = false;  // BOOL
+  std::string string;    // STRING
+  GgufValueType array_type = GgufValueType::UINT8;  // ARRAY: element type
+  uint64_t array_count = 0;                         // ARRAY: number of elements
+  std::vector<std::string> strings;                 // ARRAY of STRING
+  const uint8_t* array_data = nullptr;              // ARRAY of numbers: first element
+};
+
+struct GgufTensor {
+  std::string name;
+  GgmlType type;
+  std::vector<int64_t> ne;  // dimensions, ne[0] innermost (the row length), as in ggml
+  int64_t n_elements = 0;
+  uint64_t offset = 0;      // relative to the start of the data section
+  size_t n_bytes = 0;
+  const uint8_t* data = nullptr;  // inside the mapping
+
+  int64_t dim(size_t i) const { return i < ne.size() ? ne[i] : 1; }
+};
+
+class GgufFile {
+ public:
+  // Maps and validates the whole file; throws smoe::Error "<path>: <problem>" when malformed.
+  static GgufFile open(const std::string& path);
+
+  uint32_t version() const { return version_; }
+  uint32_t alignment() const { return alignment_; }
+  size_t data_offset() const { return data_offset_; }
+  const std::string& path() const { return file_.path(); }
+  size_t file_size() const { return file_.size(); }
+  const uint8_t* file_data() const { return file_.data(); }
+
+  const std::map<std::string, GgufValue, std::less<>>& metadata() const { return metadata_; }
+  const GgufValue* find(std::string_view key) const;
+  bool has(std::string_view key) const { return find(key) != nullptr; }
+
+  // Typed getters: std::nullopt when the key is absent; smoe::Error when present with a type
+  // that does not fit (any integer type fits get_int; integers and floats fit get_float).
+  std::optional<int64_t> get_int(std::string_view key) const;
+  std::optional<double> get_float(std::string_view key) const;
+  std::optional<bool> get_bool(std::string_view key) const;
+  std::optional<std::string> get_string(std::string_view key) const;
+  // Arrays: empty optional when absent; smoe::Error when the element type does not fit.
+  std::optional<std::vector<std::string>> get_string_array(std::string_view key) const;
+  std::optional<std::vector<float>> get_float_array(std::string_view key) const;   // F32/F64
+  std::optional<std::vector<int64_t>> get_int_array(std::string_view key) const;   // any int
+
+  const std::vector<GgufTensor>& tensors() const { return tensors_; }
+  const GgufTensor* find_tensor(std::string_view name) const;
+
+ private:
+  MappedFile file_;
+  uint32_t version_ = 0;
+  uint32_t alignment_ = 32;
+  size_t data_offset_ = 0;
+  std::map<std::string, GgufValue, std::less<>> metadata_;
+  std::vector<GgufTensor> tensors_;
+  std::map<std::string, size_t, std::less<>> tensor_index_;
+
+  friend class GgufParser;
+};
+
+}  // namespace smoe
