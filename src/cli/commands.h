@@ -1,0 +1,39 @@
+// The smoe subcommands. Each registers its flags on the root app and returns the action to run
+// when it was chosen; actions throw smoe::Error for user-facing failures.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+
+namespace smoe::cli {
+
+using Action = std::function<int()>;
+struct Command {
+  CLI::App* app;  // the subcommand's parser
+  Action action;
+};
+
+Command add_run_command(CLI::App& root);
+Command add_logits_command(CLI::App& root);
+Command add_tokenize_command(CLI::App& root);
+Command add_detokenize_command(CLI::App& root);
+Command add_info_command(CLI::App& root);
+
+// Options shared by the commands that compute with a model.
+struct ComputeOptions {
+  std::string model;
+  int threads = 0;   // 0: physical cores
+  int64_t ctx = 0;   // 0: the model's context length
+  void add_to(CLI::App& app, bool with_ctx = true);
+  // Applies the thread count (OpenMP) and returns the model path to open.
+  std::string prepare() const;
+};
+
+// "1,2,3" (spaces allowed) -> ids; throws smoe::Error on anything else.
+std::vector<int32_t> parse_id_list(const std::string& text);
+// The contents of a file; throws smoe::Error naming it when unreadable.
+std::string read_text_file(const std::string& path);
+
+}  // namespace smoe::cli

@@ -1,0 +1,51 @@
+// Helpers shared by the subcommands.
+#include "cli/commands.h"
+
+#include "core/cpu.h"
+#include "core/error.h"
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <omp.h>
+#include <sstream>
+
+namespace smoe::cli {
+
+void ComputeOptions::add_to(CLI::App& app, bool with_ctx) {
+  app.add_option("-m,--model", model, "Model file (GGUF)")->required();
+  app.add_option("-t,--threads", threads, "Threads (default: physical cores)")->check(CLI::NonNegativeNumber);
+  if (with_ctx) app.add_option("--ctx", ctx, "Context size in tokens (default: the model's)")->check(CLI::NonNegativeNumber);
+}
+
+std::string ComputeOptions::prepare() const {
+  omp_set_num_threads(threads > 0 ? threads : physical_core_count());
+  return model;
+}
+
+std::vector<int32_t> parse_id_list(const std::string& text) {
+  std::vector<int32_t> ids;
+  size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && (text[i] == ' ' || text[i] == ',' || text[i] == '[' || text[i] == ']')) ++i;
+    if (i >= text.size()) break;
+    int32_t v = 0;
+    auto [end, ec] = std::from_chars(text.data() + i, text.data() + text.size(), v);
+    if (ec != std::errc() || (end != text.data() + text.size() && *end != ',' && *end != ' ' && *end != ']'))
+      fail("cannot read a token id at '{}' (expected comma-separated integers like 1,2,3)", text.substr(i, 16));
+    ids.push_back(v);
+    i = end - text.data();
+  }
+  return ids;
+}
+
+std::string read_text_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) fail("cannot read '{}': {}", path, std::strerror(errno));
+  std::ostringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+}  // namespace smoe::cli
