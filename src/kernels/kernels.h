@@ -18,7 +18,9 @@ struct TypeKernels {
   GgmlType type;
   // dst[0..n) = the values of one row of n weights.
   void (*dequantize_row)(const void* src, float* dst, int64_t n);
-  // Returns sum_i w[i] * x[i] over one row of n weights (float32 accumulation).
+  // Returns sum_i w[i] * x[i] over one row of n weights (float32 accumulation). Must be
+  // bit-identical to dot_f32(dequantized row, x, n) (kernels/vec.h): matmat computes it that
+  // way, and prefill (matmat) must equal incremental decoding (matvec).
   float (*dot_row)(const void* w, const float* x, int64_t n);
   // Reference quantizer: dst = quantized src[0..n), as llama.cpp's *_ref quantizers produce.
   // nullptr for types without one.
