@@ -17,6 +17,20 @@
 
 namespace smoe {
 
+// Limits that protect the host from hostile or corrupt files: a header field beyond any of these
+// is rejected before memory is reserved for it. Every count is additionally bounded by the bytes
+// that remain in the file, so a small file can never claim a large allocation.
+namespace gguf_limits {
+inline constexpr uint64_t kMaxTensorCount = uint64_t{1} << 20;   // llama.cpp files: < 10^4
+inline constexpr uint64_t kMaxKvCount = uint64_t{1} << 20;       // llama.cpp files: < 100
+inline constexpr uint64_t kMaxStringLength = uint64_t{16} << 20; // a string value, 16 MiB
+inline constexpr uint64_t kMaxNameLength = 65535;                // a key or tensor name (spec)
+inline constexpr uint64_t kMaxArrayCount = uint64_t{1} << 28;    // elements of one array
+inline constexpr int kMaxArrayNesting = 8;                       // arrays of arrays of ...
+inline constexpr uint32_t kMaxDims = 4;                          // as GGML_MAX_DIMS
+inline constexpr uint32_t kDefaultAlignment = 32;
+}  // namespace gguf_limits
+
 enum class GgufValueType : uint32_t {
   UINT8 = 0,
   INT8 = 1,
@@ -38,10 +52,12 @@ std::string_view gguf_value_type_name(GgufValueType type);
 // One metadata value. Scalars are widened into `integer` / `real` / `boolean`; strings go to
 // `string`. Arrays record their element type and count; string arrays are decoded into
 // `strings`, numeric arrays stay in the mapping (`array_data`, little-endian, unaligned).
-// Nested arrays are validated and skipped (count kept, no contents).
+// Nested arrays are validated and skipped (count kept, no decoded contents).
 struct GgufValue {
   GgufValueType type = GgufValueType::UINT8;
-  int64_t integer = 0;   // every integer type (UINT64 values above INT64_MAX are rejected)
+  // Every integer type. A UINT64 above INT64_MAX is kept as its bit pattern (negative here) so it
+  // can be copied exactly, and is rejected by get_int.
+  int64_t integer = 0;
   double real = 0;       // FLOAT32 / FLOAT64
   bool boolean = false;  // BOOL
   std::string string;    // STRING
@@ -49,6 +65,10 @@ struct GgufValue {
   uint64_t array_count = 0;                         // ARRAY: number of elements
   std::vector<std::string> strings;                 // ARRAY of STRING
   const uint8_t* array_data = nullptr;              // ARRAY of numbers: first element
+  // ARRAY read from a file (any element type, nested included): the elements exactly as encoded,
+  // inside the mapping, so a writer can copy the array verbatim. Null for hand-built values.
+  const uint8_t* array_encoded = nullptr;
+  size_t array_encoded_bytes = 0;
 };
 
 struct GgufTensor {
@@ -76,6 +96,8 @@ class GgufFile {
   const uint8_t* file_data() const { return file_.data(); }
 
   const std::map<std::string, GgufValue, std::less<>>& metadata() const { return metadata_; }
+  // The metadata keys in file order (a converter keeps the source's order).
+  const std::vector<std::string>& key_order() const { return key_order_; }
   const GgufValue* find(std::string_view key) const;
   bool has(std::string_view key) const { return find(key) != nullptr; }
 
@@ -99,6 +121,7 @@ class GgufFile {
   uint32_t alignment_ = 32;
   size_t data_offset_ = 0;
   std::map<std::string, GgufValue, std::less<>> metadata_;
+  std::vector<std::string> key_order_;
   std::vector<GgufTensor> tensors_;
   std::map<std::string, size_t, std::less<>> tensor_index_;
 
