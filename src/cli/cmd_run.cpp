@@ -66,7 +66,7 @@ Command add_run_command(CLI::App& root) {
             std::fputc('\n', stdout);
             std::fflush(stdout);
             std::fprintf(stderr,
-                         "\nprompt: %lld tokens in %.3f s (%.1f tokens/s) | generation: %lld tokens in %.3f s "
+                         "prompt: %lld tokens in %.3f s (%.1f tokens/s) | generation: %lld tokens in %.3f s "
                          "(%.1f tokens/s) | finish: %s\n",
                          static_cast<long long>(stats.prompt_tokens), stats.prompt_seconds,
                          stats.prompt_tokens_per_second(), static_cast<long long>(stats.generated_tokens),

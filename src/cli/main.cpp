@@ -20,7 +20,8 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // Usage errors exit with 2 (as getopt-style tools do); --help exits with 0.
+    return app.exit(e) == 0 ? 0 : 2;
   }
   try {
     for (const auto& command : commands)

@@ -95,7 +95,9 @@ void Session::attention(int64_t il, int64_t n, int64_t pos0) {
   const int64_t window = cfg_.sliding_window;
   // Each (token, head) pair is independent and computed the same way whatever the chunk size,
   // which keeps prefill and incremental decoding bit-identical.
-#pragma omp parallel
+  // Threads only pay off when there is enough work to share (a long context or a batch).
+  const int64_t work = n * cfg_.n_head * (pos0 + n) * hd;
+#pragma omp parallel if (work > (1 << 16))
   {
     std::vector<float> scores;
 #pragma omp for schedule(dynamic, 1) collapse(2)
