@@ -9,6 +9,7 @@
 #include "tokenizer/byte_piece.h"
 
 #include <algorithm>
+#include <limits>
 #include <queue>
 
 namespace smoe {
@@ -159,6 +160,9 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_bos) cons
   if (add_bos && vocab_.bos_id >= 0) ids.push_back(vocab_.bos_id);
   const std::string normalized = normalize(text);
   if (normalized.empty()) return ids;
+  // Symbols are indexed with int32 (as in the library); 2 GB of text in one call is a misuse.
+  if (normalized.size() >= static_cast<size_t>(std::numeric_limits<int32_t>::max()))
+    fail("text of {} bytes is too long to tokenize in one piece", text.size());
   const std::string_view norm(normalized);
 
   // The initial symbols: user-defined pieces (never merged further) and single characters.

@@ -179,7 +179,7 @@ std::vector<Variant> model_variants() {
   }
   {
     // No byte fallback: the byte pieces become ordinary pieces, unknown characters become <unk>.
-    auto retype = [](std::string_view piece, int type) { return type == 6 ? 1 : type; };
+    auto retype = [](std::string_view, int type) { return type == 6 ? 1 : type; };
     std::string t;
     put_int(t, 35, 0);
     put_bytes(t, 44, "<?>");  // unk_surface

@@ -75,6 +75,27 @@ TEST(MixtralTokenizer, LibraryVectors) {
   EXPECT_GT(cases, 10u);
 }
 
+// Mistral's own instruct tokenizer (v1) output for a chat: per user turn the encoding of
+// "[INST] " + text + " [/INST]", per assistant turn the encoding of its text, then EOS.
+TEST(MixtralTokenizer, ChatSampleMatchesMistralInstructTokenizer) {
+  SMOE_REQUIRE_SHARED();
+  const Tokenizer& t = mixtral();
+  std::ifstream messages_file(test::shared_path("tokenizer/mixtral-v1-chat-sample.messages.json"));
+  std::ifstream tokens_file(test::shared_path("tokenizer/mixtral-v1-chat-sample.tokens.json"));
+  ASSERT_TRUE(messages_file && tokens_file);
+  const nlohmann::json messages = nlohmann::json::parse(messages_file).at("messages");
+  const std::vector<int32_t> expected = nlohmann::json::parse(tokens_file).at("tokens");
+  std::vector<int32_t> ids = {t.bos_id()};
+  for (const auto& m : messages) {
+    const std::string content = m.at("content");
+    const bool user = m.at("role") == "user";
+    const std::vector<int32_t> part = t.encode(user ? "[INST] " + content + " [/INST]" : content, false);
+    ids.insert(ids.end(), part.begin(), part.end());
+    if (!user) ids.push_back(t.eos_id());
+  }
+  EXPECT_EQ(ids, expected);
+}
+
 TEST(MixtralTokenizer, DecodeRules) {
   SMOE_REQUIRE_SHARED();
   const Tokenizer& t = mixtral();
