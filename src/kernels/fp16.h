@@ -10,25 +10,22 @@
 
 namespace smoe {
 
-// binary16 -> float32, exact (subnormals normalized, inf kept, NaN payload kept and shifted up).
+// binary16 -> float32, exact for every pattern (subnormals normalized, inf kept, NaN payload
+// kept and shifted up). Written with selects instead of branches so that loops over rows of
+// halves vectorize.
 inline float fp16_to_fp32(uint16_t h) {
   const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
-  const uint32_t exponent = (h >> 10) & 0x1Fu;
-  const uint32_t mantissa = h & 0x3FFu;
-  uint32_t bits;
-  if (exponent == 0x1F) {
-    bits = sign | 0x7F800000u | (mantissa << 13);  // inf or NaN
-  } else if (exponent != 0) {
-    bits = sign | ((exponent + (127 - 15)) << 23) | (mantissa << 13);
-  } else if (mantissa == 0) {
-    bits = sign;  // signed zero
-  } else {
-    // Subnormal: value = mantissa * 2^-24; renormalize around its highest set bit p (0..9),
-    // giving 1.f * 2^(p-24), i.e. a float32 biased exponent of p - 24 + 127.
-    const int p = 31 - std::countl_zero(mantissa);
-    bits = sign | (static_cast<uint32_t>(p + 103) << 23) | ((mantissa << (23 - p)) & 0x7FFFFFu);
-  }
-  return std::bit_cast<float>(bits);
+  const uint32_t magnitude = h & 0x7FFFu;
+  // Normal, inf and NaN: move exponent and mantissa up and rebias the exponent by 127 - 15;
+  // the all-ones exponent of inf / NaN needs another 128 - 16 to stay all ones.
+  const uint32_t widened = (magnitude << 13) + ((127u - 15u) << 23) +
+                           static_cast<uint32_t>(magnitude >= 0x7C00u) * ((128u - 16u) << 23);
+  // Zero and subnormal: value = mantissa * 2^-24, exact in float32 (an int of at most 10 bits
+  // times a power of two).
+  const uint32_t subnormal =
+      std::bit_cast<uint32_t>(static_cast<float>(static_cast<int32_t>(magnitude)) * 0x1p-24f);
+  const uint32_t use_subnormal = 0u - static_cast<uint32_t>(magnitude < 0x400u);  // all ones or 0
+  return std::bit_cast<float>(sign | (subnormal & use_subnormal) | (widened & ~use_subnormal));
 }
 
 // float32 -> binary16, round to nearest even; overflow gives inf; NaN gives ggml's quiet NaN

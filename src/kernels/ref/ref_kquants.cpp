@@ -363,23 +363,28 @@ void dequantize_row_q6_k(const void* src, float* dst, int64_t n) {
   for (int64_t b = 0; b < n / kQK; ++b) {
     const BlockQ6_K& block = blocks[b];
     const float d = fp16_to_fp32(block.d);
-    const uint8_t* ql = block.ql;
-    const uint8_t* qh = block.qh;
-    const int8_t* sc = block.scales;
-    for (int half = 0; half < kQK; half += 128, dst += 128, ql += 64, qh += 32, sc += 8) {
-      for (int l = 0; l < 32; ++l) {
-        const int is = l / 16;
-        const int q1 = ((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
-        const int q2 = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
-        const int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
-        const int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
-        // ggml evaluates d * scale first, then multiplies by the level.
-        dst[l + 0] = d * static_cast<float>(sc[is + 0]) * static_cast<float>(q1);
-        dst[l + 32] = d * static_cast<float>(sc[is + 2]) * static_cast<float>(q2);
-        dst[l + 64] = d * static_cast<float>(sc[is + 4]) * static_cast<float>(q3);
-        dst[l + 96] = d * static_cast<float>(sc[is + 6]) * static_cast<float>(q4);
+    // ggml computes d * scale * q as (d * scale) * q: the per-group products are hoisted out of
+    // the element loop (same value, and the loop over 16 elements then vectorizes).
+    float group_scale[kQK / 16];
+    for (int g = 0; g < kQK / 16; ++g) group_scale[g] = d * static_cast<float>(block.scales[g]);
+    for (int half = 0; half < 2; ++half) {
+      const uint8_t* ql = block.ql + 64 * half;
+      const uint8_t* qh = block.qh + 32 * half;
+      for (int k = 0; k < 4; ++k) {  // the four 32-value quarters of this half
+        const uint8_t* low_bytes = ql + 32 * (k % 2);
+        const int low_shift = 4 * (k / 2);
+        for (int part = 0; part < 2; ++part) {  // two groups of 16 with their own scale
+          const float scale = group_scale[8 * half + 2 * k + part];
+          float* out = dst + 128 * half + 32 * k + 16 * part;
+          for (int l = 16 * part; l < 16 * part + 16; ++l) {
+            const int low = (low_bytes[l] >> low_shift) & 0xF;
+            const int high = (qh[l] >> (2 * k)) & 3;
+            out[l - 16 * part] = scale * static_cast<float>((low | (high << 4)) - 32);
+          }
+        }
       }
     }
+    dst += kQK;
   }
 }
 
