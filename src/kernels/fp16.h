@@ -1,8 +1,9 @@
 // Exact scalar conversions between float32 and the two 16-bit float formats of GGUF files:
 // IEEE 754 binary16 ("F16", ggml_fp16_t) and bfloat16 ("BF16", the upper half of a float32).
 // Widening is exact for every pattern; narrowing rounds to nearest, ties to even, as ggml's
-// GGML_FP32_TO_FP16 / GGML_FP32_TO_BF16 do. Pure integer bit manipulation, so the results do not
-// depend on the FPU's rounding mode or on denormals-are-zero settings.
+// GGML_FP32_TO_FP16 / GGML_FP32_TO_BF16 do (fp32_to_fp16 equals ggml's portable conversion on
+// all 2^32 inputs, NaNs included). Integer bit manipulation, plus one exact int -> float product
+// for half subnormals, so the results do not depend on the FPU's rounding mode.
 #pragma once
 
 #include <bit>

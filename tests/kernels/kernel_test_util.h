@@ -37,6 +37,37 @@ inline std::vector<float> gaussian(size_t n, uint32_t seed, float sigma = 1.0f) 
   return v;
 }
 
+// Bell-shaped test values that every platform computes bit-identically (no libm, only exact
+// or correctly rounded float operations): sums of four 24-bit uniform numbers from an LCG,
+// centred, then scaled per 32-value block by powers of two, with planted outliers, all-zero
+// blocks and constant blocks (the degenerate cases of the quantizers' searches).
+inline std::vector<float> portable_values(size_t n, uint32_t seed) {
+  uint32_t state = seed;
+  auto next_uniform = [&state] {
+    state = state * 1664525u + 1013904223u;
+    return static_cast<float>(state >> 8) * 0x1p-24f;
+  };
+  const float block_scales[5] = {0x1p-6f, 0x1p-5f, 0x1p-4f, 0x1p-3f, 0x1p-7f};
+  std::vector<float> v(n);
+  for (size_t i = 0; i < n; ++i) {
+    float sum = 0;
+    for (int k = 0; k < 4; ++k) sum += next_uniform();
+    const size_t block = i / 32;
+    v[i] = (sum - 2.0f) * block_scales[block % 5];
+    if (i % 97 == 0) v[i] *= 8.0f;
+    if (block % 11 == 3) v[i] = 0.0f;
+    if (block % 13 == 5) v[i] = 0.01f;
+  }
+  return v;
+}
+
+// FNV-1a over bytes: a compact fingerprint of a quantized row.
+inline uint64_t fnv1a(const std::vector<uint8_t>& bytes) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (uint8_t b : bytes) h = (h ^ b) * 0x100000001b3ull;
+  return h;
+}
+
 inline std::vector<uint8_t> random_bytes(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);
   std::vector<uint8_t> v(n);

@@ -99,6 +99,26 @@ TEST(Quantize, BlocksWithZeroGroupsStayFinite) {
   }
 }
 
+// Fingerprints of llama.cpp's quantize_row_*_ref output for portable_values(256 * 24, 2024),
+// obtained by compiling ggml-quants.c's reference quantizers as llama.cpp builds them (ggml-base,
+// no -march flags, hence no FMA contraction) on the same input. A mismatch means the quantizer
+// no longer writes the bytes llama.cpp writes (the data plants zero, constant and outlier blocks,
+// so the degenerate branches of the searches are covered too).
+TEST(Quantize, BytesMatchLlamaCppReferenceQuantizers) {
+  const std::map<GgmlType, uint64_t> kLlamaCppFingerprints = {
+      {GgmlType::Q4_0, 0xebd970e347c934a0ull}, {GgmlType::Q4_1, 0xeb402ef8ad2f198dull},
+      {GgmlType::Q5_0, 0x0e005a4805214033ull}, {GgmlType::Q5_1, 0x2ab3b818ca275abaull},
+      {GgmlType::Q8_0, 0x8ede50b407a6fcdfull}, {GgmlType::Q2_K, 0x7fa1abb6ac22f873ull},
+      {GgmlType::Q3_K, 0x0df90386269d2e25ull}, {GgmlType::Q4_K, 0xc9f6b4521ebc05daull},
+      {GgmlType::Q5_K, 0xc0abb0834acebfc7ull}, {GgmlType::Q6_K, 0xada031f7dee79c77ull},
+  };
+  const auto x = test::portable_values(256 * 24, 2024);
+  for (const auto& [type, fingerprint] : kLlamaCppFingerprints) {
+    SCOPED_TRACE(type_label(type));
+    EXPECT_EQ(test::fnv1a(test::quantize(type, x)), fingerprint);
+  }
+}
+
 // ggml's Q8_0 and Q4_0 quantizers reproduce a block that is already on their grid.
 TEST(Quantize, Q8_0AndQ4_0AreIdempotent) {
   for (GgmlType type : {GgmlType::Q8_0, GgmlType::Q4_0}) {
