@@ -32,6 +32,22 @@ std::string hex_bytes(const uint8_t* p, size_t n) {
   return s;
 }
 
+// A name from the file as it appears in a message: control bytes escaped and long names cut, so
+// a hostile name cannot break the one-line error format or flood it.
+std::string printable(std::string_view name) {
+  constexpr size_t kMaxShown = 120;
+  std::string out;
+  for (size_t i = 0; i < name.size() && i < kMaxShown; ++i) {
+    const auto c = static_cast<unsigned char>(name[i]);
+    if (c < 0x20 || c == 0x7f)
+      out += fmt::format("\\x{:02x}", c);
+    else
+      out += static_cast<char>(c);
+  }
+  if (name.size() > kMaxShown) out += fmt::format("... ({} bytes)", name.size());
+  return out;
+}
+
 }  // namespace
 
 class GgufParser {
@@ -121,9 +137,9 @@ class GgufParser {
     context_ = label_ = fmt::format("key {}", index);
     std::string key = read_string(gguf_limits::kMaxNameLength, "name");
     if (key.empty()) error("key {} has an empty name", index);
-    context_ = fmt::format("key {} ('{}')", index, key);
-    label_ = fmt::format("key '{}'", key);
-    if (file_.metadata_.count(key)) error("duplicate key '{}'", key);
+    context_ = fmt::format("key {} ('{}')", index, printable(key));
+    label_ = fmt::format("key '{}'", printable(key));
+    if (file_.metadata_.count(key)) error("duplicate key '{}'", printable(key));
 
     GgufValue value;
     value.type = read_value_type("value type");
@@ -232,9 +248,9 @@ class GgufParser {
     context_ = label_ = fmt::format("tensor info {}", index);
     std::string name = read_string(gguf_limits::kMaxNameLength, "name");
     if (name.empty()) error("tensor info {} has an empty name", index);
-    context_ = fmt::format("tensor info {} ('{}')", index, name);
-    label_ = fmt::format("tensor '{}'", name);
-    if (file_.tensor_index_.count(name)) error("duplicate tensor name '{}'", name);
+    context_ = fmt::format("tensor info {} ('{}')", index, printable(name));
+    label_ = fmt::format("tensor '{}'", printable(name));
+    if (file_.tensor_index_.count(name)) error("duplicate tensor name '{}'", printable(name));
 
     const uint32_t n_dims = read<uint32_t>();
     if (n_dims == 0 || n_dims > gguf_limits::kMaxDims)
@@ -278,12 +294,12 @@ class GgufParser {
     const uint64_t data_size = file_size - data_offset;
     for (GgufTensor& t : file_.tensors_) {
       if (t.offset % alignment != 0)
-        error("tensor '{}' has offset {}, not a multiple of the alignment {}", t.name, t.offset,
-              alignment);
+        error("tensor '{}' has offset {}, not a multiple of the alignment {}", printable(t.name),
+              t.offset, alignment);
       if (t.offset > data_size || t.n_bytes > data_size - t.offset)
         error("tensor '{}' ({} bytes at data offset {}) extends past the end of the file "
               "(the data section has {} bytes)",
-              t.name, t.n_bytes, t.offset, data_size);
+              printable(t.name), t.n_bytes, t.offset, data_size);
       t.data = file_.file_.data() + data_offset + t.offset;
     }
 
@@ -295,7 +311,8 @@ class GgufParser {
     for (size_t i = 1; i < by_offset.size(); ++i) {
       const GgufTensor& prev = *by_offset[i - 1];
       if (prev.offset + prev.n_bytes > by_offset[i]->offset)  // both inside the file: no overflow
-        error("tensors '{}' and '{}' overlap in the data section", prev.name, by_offset[i]->name);
+        error("tensors '{}' and '{}' overlap in the data section", printable(prev.name),
+              printable(by_offset[i]->name));
     }
   }
 

@@ -86,6 +86,10 @@ struct GgufTensor {
 class GgufFile {
  public:
   // Maps and validates the whole file; throws smoe::Error "<path>: <problem>" when malformed.
+  // Besides the limits above: 1..4 dimensions each >= 1 (llama.cpp also allows 0), whole blocks
+  // per row, unique keys and tensor names, general.alignment a UINT32 power of two. Tensors may
+  // lie in any order with gaps (llama.cpp insists on packed order) but each must be aligned,
+  // inside the file, and not overlap another.
   static GgufFile open(const std::string& path);
 
   uint32_t version() const { return version_; }

@@ -161,6 +161,14 @@ TEST_F(GgufMalformed, BadArrays) {
 TEST_F(GgufMalformed, UnknownValueTypes) {
   EXPECT_OPEN_ERROR(patched<uint32_t>(type_of("test.k1"), 13), "key 'test.k1' has unknown value type 13");
   EXPECT_OPEN_ERROR(patched<uint32_t>(type_of("test.k1"), 0xFFFFFFFF), "unknown value type 4294967295");
+
+  // A control byte in a name is escaped, so the message stays one line.
+  std::vector<uint8_t> bytes = base_;
+  bytes[test::find_unique(base_, "test.k1") + 4] = '\n';
+  test::patch<uint32_t>(bytes, type_of("test.k1"), 13);
+  const std::string message = test::open_error(write(bytes));
+  EXPECT_NE(message.find("key 'test\\x0ak1' has unknown value type 13"), std::string::npos) << message;
+  EXPECT_EQ(message.find('\n'), std::string::npos);
 }
 
 // An array of arrays, `levels` deep, whose innermost array holds one INT32.
