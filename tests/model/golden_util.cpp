@@ -33,6 +33,13 @@ std::vector<GoldenCase> golden_cases() {
   return cases;
 }
 
+std::vector<GoldenCase> golden_f32_cases() {
+  std::vector<GoldenCase> cases;
+  for (auto& c : golden_cases())
+    if (c.ideal_logits.empty()) cases.push_back(std::move(c));
+  return cases;
+}
+
 std::vector<float> read_f32_file(const std::string& path) {
   std::ifstream f(path, std::ios::binary | std::ios::ate);
   if (!f) throw std::runtime_error("cannot read " + path);

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,10 @@ struct GoldenCase {
 
 // All cases of ../shared/golden/manifest.json (empty when ../shared is absent).
 std::vector<GoldenCase> golden_cases();
+// The cases of float32 models (whose greedy continuations must match llama.cpp's).
+std::vector<GoldenCase> golden_f32_cases();
+// Test names show the case name, not its bytes.
+inline void PrintTo(const GoldenCase& c, std::ostream* os) { *os << c.name; }
 std::vector<float> read_f32_file(const std::string& path);
 
 // max_i |a_i - b_i|
