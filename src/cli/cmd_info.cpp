@@ -35,7 +35,7 @@ Command add_info_command(CLI::App& root) {
   };
   auto o = std::make_shared<Options>();
   CLI::App* sub = root.add_subcommand("info", "Show a model's shape, weight types, parameters and sizes");
-  sub->add_option("-m,--model", o->model, "Model file (GGUF)")->required();
+  sub->add_option("-m,--model", o->model, "Model: a GGUF file or a Hugging Face checkpoint directory")->required();
   sub->add_flag("--json", o->json, "Print one JSON object");
   return {sub, [o]() {
             auto model = Model::load(o->model);
@@ -43,7 +43,7 @@ Command add_info_command(CLI::App& root) {
             const ModelSummary s = summarize(*model);
             nlohmann::ordered_json j;
             j["path"] = o->model;
-            j["format"] = fmt::format("GGUF v{}", model->gguf().version());
+            j["format"] = model->format();
             j["architecture"] = c.architecture;
             j["name"] = c.name;
             j["shape"] = {{"dim", c.dim},
@@ -61,15 +61,15 @@ Command add_info_command(CLI::App& root) {
                           {"rope_dim", c.rope_dim},
                           {"norm_eps", c.norm_eps}};
             j["expert_layout"] = !c.is_moe() ? "dense"
-                                 : model->gguf().find_tensor("blk.0.ffn_gate_exps.weight") ? "merged"
-                                                                                           : "per-expert";
+                                 : model->tensors().find("blk.0.ffn_gate_exps.weight") ? "merged"
+                                                                                       : "per-expert";
             j["tied_embeddings"] = model->weights().tied_output;
             nlohmann::ordered_json types = nlohmann::ordered_json::object();
             for (const auto& [name, use] : s.by_type)
               types[name] = {{"tensors", use.tensors}, {"parameters", use.parameters}, {"bytes", use.bytes}};
             j["types"] = types;
             j["parameters"] = {{"total", s.total_parameters}, {"active_per_token", s.active_parameters}};
-            j["bytes"] = {{"file", model->gguf().file_size()},
+            j["bytes"] = {{"file", model->file_bytes()},
                           {"weights", s.weight_bytes},
                           {"weights_read_per_token", s.active_weight_bytes},
                           {"kv_cache_per_token", s.kv_bytes_per_token},
@@ -97,7 +97,7 @@ Command add_info_command(CLI::App& root) {
               out += fmt::format(" {} ({} tensors, {})", name, use.tensors, human_bytes(use.bytes));
             out += "\n";
             out += fmt::format("sizes:        file {}, weights read per token {}, KV cache {} per token\n",
-                               human_bytes(model->gguf().file_size()), human_bytes(s.active_weight_bytes),
+                               human_bytes(model->file_bytes()), human_bytes(s.active_weight_bytes),
                                human_bytes(s.kv_bytes_per_token));
             std::fwrite(out.data(), 1, out.size(), stdout);
             return 0;

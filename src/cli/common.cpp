@@ -14,7 +14,7 @@
 namespace smoe::cli {
 
 void ComputeOptions::add_to(CLI::App& app, bool with_ctx) {
-  app.add_option("-m,--model", model, "Model file (GGUF)")->required();
+  app.add_option("-m,--model", model, "Model: a GGUF file or a Hugging Face checkpoint directory")->required();
   app.add_option("-t,--threads", threads, "Threads (default: physical cores)")->check(CLI::NonNegativeNumber);
   if (with_ctx) app.add_option("--ctx", ctx, "Context size in tokens (default: the model's)")->check(CLI::NonNegativeNumber);
 }

@@ -1,6 +1,8 @@
 // The shape of a Mixtral-family model, independent of the file format it came from.
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <cstdint>
 #include <string>
 
@@ -45,5 +47,8 @@ struct ModelConfig {
 
 // Reads `general.architecture` and the `<arch>.*` shape keys of a GGUF file.
 ModelConfig config_from_gguf(const GgufFile& gguf);
+
+// Reads a Hugging Face config.json; `source` names it in errors.
+ModelConfig config_from_hf(const nlohmann::json& config, const std::string& source);
 
 }  // namespace smoe

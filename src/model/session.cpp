@@ -13,16 +13,28 @@
 
 namespace smoe {
 
-Session::Session(const Model& model, int64_t n_ctx)
+Session::Session(const Model& model, int64_t n_ctx, int64_t max_chunk)
     : model_(model),
       cfg_(model.config()),
-      kv_(model.config().n_layer, n_ctx > 0 ? n_ctx : model.config().context_length, model.config().kv_dim()) {
+      kv_(model.config().n_layer, n_ctx > 0 ? n_ctx : model.config().context_length, model.config().kv_dim(),
+          model.config().sliding_window, max_chunk),
+      max_chunk_(max_chunk) {
   if (n_ctx < 0) fail("context size must be positive (got {})", n_ctx);
+  if (max_chunk < 1) fail("the chunk size must be positive (got {})", max_chunk);
   if (n_ctx > cfg_.context_length)
     fail("context size {} exceeds the model's context length {}", n_ctx, cfg_.context_length);
 }
 
-void Session::truncate(int64_t n) { n_past_ = std::clamp<int64_t>(n, 0, n_past_); }
+void Session::truncate(int64_t n) {
+  n = std::clamp<int64_t>(n, 0, n_past_);
+  // The next query (at position n) reads the keys of positions (n - W, n): they must not have
+  // been overwritten in the ring.
+  const int64_t first_needed = cfg_.sliding_window > 0 ? std::max<int64_t>(0, n - cfg_.sliding_window + 1) : 0;
+  if (n > 0 && first_needed < oldest_intact_)
+    fail("cannot rewind the sliding-window cache to {} tokens: positions before {} are overwritten", n,
+         oldest_intact_);
+  n_past_ = n;
+}
 
 void Session::eval(std::span<const int32_t> tokens, bool all_logits, std::vector<float>& logits) {
   const int64_t n = static_cast<int64_t>(tokens.size());
@@ -34,8 +46,8 @@ void Session::eval(std::span<const int32_t> tokens, bool all_logits, std::vector
          n_past_ + n, kv_.n_ctx(), cfg_.context_length);
   kv_.reserve(n_past_ + n);
   logits.resize(static_cast<size_t>((all_logits ? n : 1) * cfg_.vocab));
-  for (int64_t start = 0; start < n; start += kMaxChunk) {
-    const int64_t m = std::min(kMaxChunk, n - start);
+  for (int64_t start = 0; start < n; start += max_chunk_) {
+    const int64_t m = std::min(max_chunk_, n - start);
     const bool last_chunk = start + m == n;
     float* out = all_logits ? logits.data() + start * cfg_.vocab : (last_chunk ? logits.data() : nullptr);
     forward_chunk(tokens.data() + start, m, all_logits, out);
@@ -64,6 +76,7 @@ void Session::forward_chunk(const int32_t* tokens, int64_t n, bool all_logits, f
     for (int64_t i = 0; i < n * D; ++i) x_[i] += proj_[i];
   }
   n_past_ += n;
+  oldest_intact_ = std::max(oldest_intact_, n_past_ - kv_.slots());
 
   if (!logits) return;
   // Only the rows whose logits are wanted go through the output norm and projection.

@@ -24,8 +24,9 @@ using RoutingObserver =
 class Session {
  public:
   // n_ctx: the longest sequence this session may hold (<= the model's context_length);
-  // 0 means the model's context_length.
-  explicit Session(const Model& model, int64_t n_ctx = 0);
+  // 0 means the model's context_length. max_chunk: most tokens computed together (bounds the
+  // activation memory, and the extra ring slots of a sliding-window cache).
+  explicit Session(const Model& model, int64_t n_ctx = 0, int64_t max_chunk = kDefaultMaxChunk);
 
   // Appends `tokens` at positions n_past() ... and computes them. Writes logits for every token
   // ([tokens.size() x vocab]) when all_logits, else only for the last ([vocab]).
@@ -34,17 +35,20 @@ class Session {
 
   int64_t n_past() const { return n_past_; }
   int64_t n_ctx() const { return kv_.n_ctx(); }
-  // Forgets positions >= n (keeps the cache of the first n).
+  // Forgets positions >= n (keeps the cache of the first n). With a sliding window, rewinding
+  // further than the ring's spare slots is refused (those keys are overwritten).
   void truncate(int64_t n);
+  int64_t kv_slots() const { return kv_.slots(); }
   void set_routing_observer(RoutingObserver observer) { observer_ = std::move(observer); }
   const Model& model() const { return model_; }
-  // Largest number of tokens computed together (bounds activation memory).
-  static constexpr int64_t kMaxChunk = 256;
+  static constexpr int64_t kDefaultMaxChunk = 256;
 
  private:
   const Model& model_;
   const ModelConfig& cfg_;
   KvCache kv_;
+  int64_t oldest_intact_ = 0;  // lowest position whose keys the ring has not overwritten
+  int64_t max_chunk_;
   int64_t n_past_ = 0;
   RoutingObserver observer_;
 

@@ -6,13 +6,13 @@ namespace smoe {
 ModelSummary summarize(const Model& model) {
   ModelSummary s;
   const ModelConfig& c = model.config();
-  for (const GgufTensor& t : model.gguf().tensors()) {
-    auto& use = s.by_type[std::string(type_name(t.type))];
+  for (const TensorRef* t : model.tensors().all()) {
+    auto& use = s.by_type[std::string(type_name(t->type))];
     use.tensors++;
-    use.parameters += t.n_elements;
-    use.bytes += t.n_bytes;
-    s.total_parameters += t.n_elements;
-    s.weight_bytes += t.n_bytes;
+    use.parameters += t->n_elements;
+    use.bytes += t->n_bytes;
+    s.total_parameters += t->n_elements;
+    s.weight_bytes += t->n_bytes;
   }
   s.active_parameters = s.total_parameters;
   s.active_weight_bytes = s.weight_bytes;

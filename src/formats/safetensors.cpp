@@ -1,0 +1,129 @@
+// Parsing and validation of safetensors headers.
+#include "formats/safetensors.h"
+
+#include "core/error.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <limits>
+
+namespace smoe {
+namespace {
+
+struct DtypeInfo {
+  SafetensorsDtype dtype;
+  std::string_view name;
+  size_t size;
+};
+
+constexpr std::array<DtypeInfo, 12> kDtypes = {{
+    {SafetensorsDtype::F64, "F64", 8},
+    {SafetensorsDtype::F32, "F32", 4},
+    {SafetensorsDtype::F16, "F16", 2},
+    {SafetensorsDtype::BF16, "BF16", 2},
+    {SafetensorsDtype::I64, "I64", 8},
+    {SafetensorsDtype::I32, "I32", 4},
+    {SafetensorsDtype::I16, "I16", 2},
+    {SafetensorsDtype::I8, "I8", 1},
+    {SafetensorsDtype::U8, "U8", 1},
+    {SafetensorsDtype::BOOL, "BOOL", 1},
+    {SafetensorsDtype::F8_E4M3, "F8_E4M3", 1},
+    {SafetensorsDtype::F8_E5M2, "F8_E5M2", 1},
+}};
+
+const DtypeInfo& info(SafetensorsDtype d) {
+  for (const auto& i : kDtypes)
+    if (i.dtype == d) return i;
+  return kDtypes[0];
+}
+
+}  // namespace
+
+std::string_view safetensors_dtype_name(SafetensorsDtype dtype) { return info(dtype).name; }
+size_t safetensors_dtype_size(SafetensorsDtype dtype) { return info(dtype).size; }
+
+SafetensorsFile SafetensorsFile::open(const std::string& path) {
+  SafetensorsFile f;
+  f.file_ = MappedFile::open(path);
+  const uint8_t* bytes = f.file_.data();
+  const size_t size = f.file_.size();
+  if (size < 8) fail("{}: too short for a safetensors file ({} bytes)", path, size);
+  uint64_t header_len;
+  std::memcpy(&header_len, bytes, 8);
+  if (header_len > kMaxHeaderBytes)
+    fail("{}: safetensors header of {} bytes is larger than the {} accepted", path, header_len, kMaxHeaderBytes);
+  if (header_len > size - 8)
+    fail("{}: truncated: the header claims {} bytes but the file has {}", path, header_len, size - 8);
+  const char* header_begin = reinterpret_cast<const char*>(bytes + 8);
+  nlohmann::json header;
+  try {
+    header = nlohmann::json::parse(header_begin, header_begin + header_len);
+  } catch (const nlohmann::json::exception& e) {
+    fail("{}: the safetensors header is not valid JSON ({})", path, e.what());
+  }
+  if (!header.is_object()) fail("{}: the safetensors header is not a JSON object", path);
+  const uint64_t data_start = 8 + header_len;
+  const uint64_t data_size = size - data_start;
+
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;
+  for (const auto& [name, entry] : header.items()) {
+    if (name == "__metadata__") {
+      if (!entry.is_object()) fail("{}: __metadata__ is not an object", path);
+      for (const auto& [k, v] : entry.items())
+        if (v.is_string()) f.metadata_[k] = v.get<std::string>();
+      continue;
+    }
+    auto bad = [&](const std::string& what) { fail("{}: tensor '{}': {}", path, name, what); };
+    if (!entry.is_object()) bad("entry is not an object");
+    const auto dt = entry.find("dtype");
+    const auto sh = entry.find("shape");
+    const auto off = entry.find("data_offsets");
+    if (dt == entry.end() || !dt->is_string()) bad("missing dtype");
+    if (sh == entry.end() || !sh->is_array()) bad("missing shape");
+    if (off == entry.end() || !off->is_array() || off->size() != 2) bad("data_offsets must be [begin, end]");
+    SafetensorsTensor t;
+    t.name = name;
+    const std::string dtype = dt->get<std::string>();
+    auto it = std::find_if(kDtypes.begin(), kDtypes.end(), [&](const DtypeInfo& i) { return i.name == dtype; });
+    if (it == kDtypes.end()) bad("unknown dtype '" + dtype + "'");
+    t.dtype = it->dtype;
+    if (sh->size() > 8) bad("more than 8 dimensions");
+    uint64_t elements = 1;
+    for (const auto& d : *sh) {
+      if (!d.is_number_unsigned()) bad("shape entries must be non-negative integers");
+      const uint64_t n = d.get<uint64_t>();
+      if (n > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) ||
+          (n != 0 && elements > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) / n))
+        bad("shape is too large");
+      elements *= n;
+      t.shape.push_back(static_cast<int64_t>(n));
+    }
+    for (const auto& o : *off)
+      if (!o.is_number_unsigned()) bad("data_offsets must be non-negative integers");
+    const uint64_t begin = (*off)[0].get<uint64_t>(), end = (*off)[1].get<uint64_t>();
+    if (begin > end || end > data_size)
+      bad(fmt::format("data range [{}, {}) lies outside the {} data bytes", begin, end, data_size));
+    if (elements > std::numeric_limits<uint64_t>::max() / it->size || elements * it->size != end - begin)
+      bad(fmt::format("{} elements of {} need {} bytes but the range holds {}", elements, dtype,
+                      elements * it->size, end - begin));
+    t.n_elements = static_cast<int64_t>(elements);
+    t.n_bytes = static_cast<size_t>(end - begin);
+    t.data = bytes + data_start + begin;
+    ranges.emplace_back(begin, end);
+    f.tensors_.emplace(name, std::move(t));
+  }
+  std::sort(ranges.begin(), ranges.end());
+  for (size_t i = 1; i < ranges.size(); ++i)
+    if (ranges[i].first < ranges[i - 1].second) fail("{}: tensor data ranges overlap", path);
+  return f;
+}
+
+const SafetensorsTensor* SafetensorsFile::find(std::string_view name) const {
+  auto it = tensors_.find(name);
+  return it == tensors_.end() ? nullptr : &it->second;
+}
+
+}  // namespace smoe

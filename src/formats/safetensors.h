@@ -1,0 +1,50 @@
+// safetensors reader: an 8-byte little-endian header length, a JSON header naming each tensor's
+// dtype, shape and byte range, then the raw little-endian data. Memory-mapped, zero-copy; every
+// size, shape and offset is checked against the file before a tensor is handed out.
+#pragma once
+
+#include "core/mapped_file.h"
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace smoe {
+
+enum class SafetensorsDtype { F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL, F8_E4M3, F8_E5M2 };
+
+std::string_view safetensors_dtype_name(SafetensorsDtype dtype);
+size_t safetensors_dtype_size(SafetensorsDtype dtype);
+
+struct SafetensorsTensor {
+  std::string name;
+  SafetensorsDtype dtype;
+  std::vector<int64_t> shape;  // outermost first (PyTorch order): a Linear weight is [out, in]
+  int64_t n_elements = 0;
+  size_t n_bytes = 0;
+  const uint8_t* data = nullptr;  // inside the mapping
+};
+
+class SafetensorsFile {
+ public:
+  // Largest JSON header accepted (the format's own reference implementation uses 100 MB).
+  static constexpr uint64_t kMaxHeaderBytes = 100u << 20;
+
+  // Maps and validates the file; throws smoe::Error "<path>: <problem>" when malformed.
+  static SafetensorsFile open(const std::string& path);
+
+  const std::string& path() const { return file_.path(); }
+  size_t file_size() const { return file_.size(); }
+  const std::map<std::string, SafetensorsTensor, std::less<>>& tensors() const { return tensors_; }
+  const SafetensorsTensor* find(std::string_view name) const;
+  const std::map<std::string, std::string>& metadata() const { return metadata_; }
+
+ private:
+  MappedFile file_;
+  std::map<std::string, SafetensorsTensor, std::less<>> tensors_;
+  std::map<std::string, std::string> metadata_;
+};
+
+}  // namespace smoe
