@@ -13,12 +13,12 @@ namespace smoe::cli {
 Command add_run_command(CLI::App& root) {
   struct Options {
     ComputeOptions compute;
+    GenerationFlags gen;
     std::string prompt;
     std::string prompt_file;
-    int64_t n_predict = 128;
-    SamplerParams sampling;
     bool no_bos = false;
-    bool ignore_eos = false;
+    bool chat = false;
+    std::string system;
   };
   auto o = std::make_shared<Options>();
   CLI::App* sub = root.add_subcommand("run", "Generate text continuing a prompt");
@@ -26,20 +26,18 @@ Command add_run_command(CLI::App& root) {
   auto* p = sub->add_option("-p,--prompt", o->prompt, "Prompt text");
   auto* f = sub->add_option("-f,--file", o->prompt_file, "Read the prompt from a file")->excludes(p);
   p->excludes(f);
-  sub->add_option("-n,--n-predict", o->n_predict, "Tokens to generate (-1: until end of sequence or full context)")
-      ->check(CLI::Range(int64_t{-1}, int64_t{1} << 40));
-  sub->add_option("--temp", o->sampling.temperature, "Temperature (0: greedy)")->capture_default_str();
-  sub->add_option("--top-k", o->sampling.top_k, "Keep the K most likely tokens (0: all)")->capture_default_str();
-  sub->add_option("--top-p", o->sampling.top_p, "Nucleus sampling threshold (1: off)")->capture_default_str();
-  sub->add_option("--min-p", o->sampling.min_p, "Drop tokens below P x the top probability (0: off)")->capture_default_str();
-  sub->add_option("--repeat-penalty", o->sampling.repeat_penalty, "Penalty for repeated tokens (1: off)")->capture_default_str();
-  sub->add_option("--repeat-last-n", o->sampling.repeat_last_n, "How many recent tokens the penalty looks at")->capture_default_str();
-  sub->add_option("--seed", o->sampling.seed, "Random seed (same seed, same text)")->capture_default_str();
+  o->gen.add_to(*sub, 128);
   sub->add_flag("--no-bos", o->no_bos, "Do not prepend the beginning-of-sequence token");
-  sub->add_flag("--ignore-eos", o->ignore_eos, "Keep generating past the end-of-sequence token");
+  sub->add_flag("--chat", o->chat, "Interactive chat in the Mixtral Instruct format (as smoe chat)");
+  sub->add_option("--system", o->system, "System message for --chat");
 
-  return {sub, [o]() {
-            o->sampling.validate();
+  return {sub, [o, p, f]() {
+            if (o->chat) {
+              if (p->count() || f->count()) fail("--chat reads the conversation from the terminal; drop -p/-f");
+              return run_interactive_chat(o->compute, o->gen, o->system);
+            }
+            if (!o->system.empty()) fail("--system is for --chat");
+            o->gen.sampling.validate();
             const std::string path = o->compute.prepare();
             auto model = Model::load(path);
             const Tokenizer& tok = model->tokenizer();
@@ -49,13 +47,13 @@ Command add_run_command(CLI::App& root) {
             Session session(*model, o->compute.ctx);
             if (static_cast<int64_t>(prompt.size()) >= session.n_ctx())
               fail("the prompt has {} tokens, more than the context size {} allows", prompt.size(), session.n_ctx());
-            Sampler sampler(o->sampling);
+            Sampler sampler(o->gen.sampling);
             StreamingDecoder decoder(tok);
             GenerateOptions options;
-            options.max_tokens = o->n_predict;
-            options.stop_at_eos = !o->ignore_eos;
+            options.max_tokens = o->gen.n_predict;
+            options.stop_at_eos = !o->gen.ignore_eos;
             GenerationStats stats = generate(session, sampler, prompt, options, [&](int32_t token) {
-              if (token == tok.eos_id() && !o->ignore_eos) return true;
+              if (token == tok.eos_id() && !o->gen.ignore_eos) return true;
               const std::string piece = decoder.push(token);
               std::fwrite(piece.data(), 1, piece.size(), stdout);
               std::fflush(stdout);

@@ -4,6 +4,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "runtime/sampler.h"
+
 #include <functional>
 #include <string>
 
@@ -20,6 +22,8 @@ Command add_logits_command(CLI::App& root);
 Command add_tokenize_command(CLI::App& root);
 Command add_detokenize_command(CLI::App& root);
 Command add_info_command(CLI::App& root);
+Command add_chat_command(CLI::App& root);
+Command add_chat_tokenize_command(CLI::App& root);
 
 // Options shared by the commands that compute with a model.
 struct ComputeOptions {
@@ -30,6 +34,18 @@ struct ComputeOptions {
   // Applies the thread count (OpenMP) and returns the model path to open.
   std::string prepare() const;
 };
+
+// Sampling and length flags shared by run and chat.
+struct GenerationFlags {
+  int64_t n_predict = 128;
+  SamplerParams sampling;
+  bool ignore_eos = false;
+  void add_to(CLI::App& app, int64_t default_n_predict);
+};
+
+// The interactive chat loop (smoe chat, smoe run --chat): reads user turns from stdin until EOF
+// or /exit, keeping the conversation in the KV cache between turns.
+int run_interactive_chat(const ComputeOptions& compute, const GenerationFlags& flags, const std::string& system);
 
 // "1,2,3" (spaces allowed) -> ids; throws smoe::Error on anything else.
 std::vector<int32_t> parse_id_list(const std::string& text);

@@ -24,6 +24,21 @@ std::string ComputeOptions::prepare() const {
   return model;
 }
 
+void GenerationFlags::add_to(CLI::App& app, int64_t default_n_predict) {
+  n_predict = default_n_predict;
+  app.add_option("-n,--n-predict", n_predict, "Tokens to generate (-1: until end of sequence or full context)")
+      ->check(CLI::Range(int64_t{-1}, int64_t{1} << 40))
+      ->capture_default_str();
+  app.add_option("--temp", sampling.temperature, "Temperature (0: greedy)")->capture_default_str();
+  app.add_option("--top-k", sampling.top_k, "Keep the K most likely tokens (0: all)")->capture_default_str();
+  app.add_option("--top-p", sampling.top_p, "Nucleus sampling threshold (1: off)")->capture_default_str();
+  app.add_option("--min-p", sampling.min_p, "Drop tokens below P x the top probability (0: off)")->capture_default_str();
+  app.add_option("--repeat-penalty", sampling.repeat_penalty, "Penalty for repeated tokens (1: off)")->capture_default_str();
+  app.add_option("--repeat-last-n", sampling.repeat_last_n, "How many recent tokens the penalty looks at")->capture_default_str();
+  app.add_option("--seed", sampling.seed, "Random seed (same seed, same text)")->capture_default_str();
+  app.add_flag("--ignore-eos", ignore_eos, "Keep generating past the end-of-sequence token");
+}
+
 std::vector<int32_t> parse_id_list(const std::string& text) {
   std::vector<int32_t> ids;
   size_t i = 0;

@@ -14,7 +14,8 @@ int main(int argc, char** argv) {
   const std::vector<smoe::cli::Command> commands = {
       smoe::cli::add_run_command(app),      smoe::cli::add_logits_command(app),
       smoe::cli::add_tokenize_command(app), smoe::cli::add_detokenize_command(app),
-      smoe::cli::add_info_command(app),
+      smoe::cli::add_info_command(app),     smoe::cli::add_chat_command(app),
+      smoe::cli::add_chat_tokenize_command(app),
   };
 
   try {

@@ -155,3 +155,61 @@ TEST(Cli, LogitsBatchEqualsIncrementalAndRunGenerates) {
 
 }  // namespace
 }  // namespace smoe
+
+namespace smoe {
+namespace {
+
+Result smoe_with_input(const std::vector<std::string>& args, const std::string& input) {
+  const std::string dir = test::temp_dir();
+  std::ofstream(dir + "/in") << input;
+  std::string cmd = quote(test::smoe_binary());
+  for (const auto& a : args) cmd += " " + quote(a);
+  cmd += " >" + dir + "/out 2>" + dir + "/err <" + dir + "/in";
+  const int status = std::system(cmd.c_str());
+  Result r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream o(dir + "/out"), e(dir + "/err");
+  r.out.assign(std::istreambuf_iterator<char>(o), {});
+  r.err.assign(std::istreambuf_iterator<char>(e), {});
+  return r;
+}
+
+TEST(Cli, ChatTokenizeReproducesTheSampleFromAnyTokenizerSource) {
+  SMOE_REQUIRE_SHARED();
+  const std::string messages = test::shared_path("tokenizer/mixtral-v1-chat-sample.messages.json");
+  std::ifstream f(test::shared_path("tokenizer/mixtral-v1-chat-sample.tokens.json"));
+  const auto expected = nlohmann::json::parse(f)["tokens"];
+  for (const std::string& model : {test::shared_path("tokenizer/mixtral-v1.tokenizer.model"),
+                                   test::shared_path("hf/hf-mixtral-micro")}) {
+    Result r = smoe({"chat-tokenize", "-m", model, "-f", messages});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(nlohmann::json::parse(r.out), expected) << model;
+  }
+  const std::string dir = test::temp_dir();
+  std::ofstream(dir + "/bad.json") << R"({"messages": [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]})";
+  Result r = smoe({"chat-tokenize", "-m", test::shared_path("hf/hf-mixtral-micro"), "-f", dir + "/bad.json"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.err, "alternate")) << r.err;
+  std::ofstream(dir + "/broken.json") << "{\"messages\": [";
+  r = smoe({"chat-tokenize", "-m", test::shared_path("hf/hf-mixtral-micro"), "-f", dir + "/broken.json"});
+  EXPECT_EQ(r.exit_code, 1);
+}
+
+TEST(Cli, ChatAnswersEachTurnAndKeepsTheConversation) {
+  SMOE_REQUIRE_SHARED();
+  const std::string model = test::shared_path("hf/hf-mixtral-micro");
+  Result r = smoe_with_input({"chat", "-m", model, "-n", "5", "--temp", "0", "--system", "Be brief."},
+                             "Hello there\n\nHow are you?\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 2) << r.out;  // one reply line per turn
+  Result again = smoe_with_input({"run", "--chat", "-m", model, "-n", "5", "--temp", "0", "--system", "Be brief."},
+                                 "Hello there\nHow are you?\n/exit\nignored\n");
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(r.out, again.out);
+  Result full = smoe_with_input({"chat", "-m", model, "--ctx", "24", "-n", "4"}, std::string(200, 'x') + " words words words\n");
+  EXPECT_EQ(full.exit_code, 1);
+  EXPECT_TRUE(contains(full.err, "context")) << full.err;
+}
+
+}  // namespace
+}  // namespace smoe
