@@ -1,15 +1,20 @@
-// The kernel tables and the matrix products built on them. reference_kernels() is the scalar
-// table; kernels_for() goes through a table chosen once per process (select_active_kernels), the
-// single place where CPU-specific variants will replace entries, so one binary runs on every
-// x86-64. matvec / matmat split the rows over OpenMP threads.
+// The kernel tables, the dispatcher and the matrix products built on them. reference_kernels()
+// is the scalar table; the products go through the level chosen once per process (CPU features,
+// SMOE_KERNELS) and the precision (SMOE_PRECISION), see kernels.h. This file owns the threads
+// (OpenMP, a static partition of the rows in multiples of the level's row tile), the per-thread
+// scratch memory and the quantized activations; the levels (kernel_levels.h) only compute.
 #include "kernels/kernels.h"
 
 #include "core/error.h"
+#include "kernels/kernel_levels.h"
 #include "kernels/ref/ref_kernels.h"
-#include "kernels/vec.h"
+
+#include <omp.h>
 
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <cstdlib>
 #include <vector>
 
 namespace smoe {
@@ -52,29 +57,12 @@ const KernelTable& reference_table() {
   return table;
 }
 
-// The dispatch point: starts from the scalar references; SIMD variants (src/kernels/x86/) will
-// overwrite the entries they implement here, after checking the CPU's features once.
-KernelTable select_active_kernels() {
-  KernelTable table = reference_table();
-  return table;
-}
-
 const TypeKernels& lookup(const KernelTable& table, GgmlType type) {
   const TypeInfo& info = type_info(type);  // throws for ids ggml does not define
   const TypeKernels* k = info.computable ? table[type_index(type)] : nullptr;
   if (!k) fail("weights of type {} are not supported", info.name);
   return *k;
 }
-
-// Below this many multiply-adds a product is faster on the calling thread than after waking
-// the OpenMP team.
-constexpr int64_t kMinParallelWork = int64_t{1} << 16;
-// Rows per unit of work in matvec: enough to amortize the loop overhead.
-constexpr int64_t kMatvecRowsPerChunk = 16;
-// matmat keeps a tile of dequantized rows per thread (at most this many floats, ~256 KiB) so
-// that each token's activations are read once per tile rather than once per row.
-constexpr int64_t kMatmatTileFloats = int64_t{1} << 16;
-constexpr int64_t kMatmatMaxRowsPerTile = 16;
 
 void check_shape(GgmlType type, int64_t n_rows, int64_t n_cols) {
   const TypeInfo& info = type_info(type);
@@ -83,59 +71,330 @@ void check_shape(GgmlType type, int64_t n_rows, int64_t n_cols) {
          info.name, info.block_size);
 }
 
+// ------------------------------------------------------------------------------ CPU features
+
+// XCR0 (which register states the OS saves on context switches); 0 without OSXSAVE.
+uint64_t os_enabled_state() {
+  if (!__builtin_cpu_supports("avx")) return 0;  // libgcc sets avx only when OSXSAVE is on
+  uint32_t eax, edx;
+  __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
+  return (static_cast<uint64_t>(edx) << 32) | eax;
+}
+
+bool cpu_has_avx2() {
+  const uint64_t xcr0 = os_enabled_state();
+  return (xcr0 & 0x6) == 0x6 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+         __builtin_cpu_supports("f16c");
+}
+
+bool cpu_has_avx512() {
+  // SSE, AVX, opmask, upper halves of ZMM0-15 and ZMM16-31 must all be enabled by the OS.
+  const uint64_t xcr0 = os_enabled_state();
+  return cpu_has_avx2() && (xcr0 & 0xE6) == 0xE6 && __builtin_cpu_supports("avx512f") &&
+         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+}
+
+// ----------------------------------------------------------------------------------- settings
+
+struct Settings {
+  std::atomic<KernelLevel> level{KernelLevel::Scalar};
+  std::atomic<Precision> precision{kDefaultPrecision};
+};
+
+Settings& settings() {
+  static Settings* s = [] {
+    auto* fresh = new Settings;
+    KernelLevel level = best_kernel_level();
+    if (const char* env = std::getenv("SMOE_KERNELS"); env && *env) {
+      const auto parsed = parse_kernel_level(env);
+      if (!parsed) fail("SMOE_KERNELS={}: expected scalar, avx2 or avx512", env);
+      if (!kernel_level_supported(*parsed))
+        fail("SMOE_KERNELS={}: this CPU (or its operating system) does not support {}", env,
+             kernel_level_name(*parsed));
+      level = *parsed;
+    }
+    Precision precision = kDefaultPrecision;
+    if (const char* env = std::getenv("SMOE_PRECISION"); env && *env) {
+      const auto parsed = parse_precision(env);
+      if (!parsed) fail("SMOE_PRECISION={}: expected exact or fast", env);
+      precision = *parsed;
+    }
+    fresh->level = level;
+    fresh->precision = precision;
+    return fresh;
+  }();
+  return *s;
+}
+
+const kernel_impl::LevelOps& level_ops(KernelLevel level) {
+  switch (level) {
+    case KernelLevel::Avx512: return kernel_impl::avx512_ops();
+    case KernelLevel::Avx2: return kernel_impl::avx2_ops();
+    default: return kernel_impl::scalar_ops();
+  }
+}
+
+// ------------------------------------------------------------------------------------ threads
+
+// Below this many multiply-adds a product is faster on the calling thread than after waking
+// the OpenMP team.
+constexpr int64_t kMinParallelWork = int64_t{1} << 20;
+
+// Reusable per-thread scratch (OpenMP threads persist, so this is allocated once per size).
+void* thread_scratch(size_t bytes) {
+  thread_local std::vector<uint8_t> buffer;
+  if (buffer.size() < bytes + 64) buffer.resize(bytes + 64);
+  const auto address = reinterpret_cast<uintptr_t>(buffer.data());
+  return buffer.data() + ((64 - address % 64) % 64);
+}
+
+// Runs body(row_begin, row_end, scratch) over [0, n_rows) split in contiguous ranges of whole
+// tiles, one per thread; the split never changes a row's result.
+template <typename Body>
+void for_row_ranges(const kernel_impl::LevelOps& ops, GgmlType type, int64_t n_rows,
+                    int64_t n_cols, int64_t n_tokens, const Body& body) {
+  const int64_t tile = std::max<int64_t>(1, ops.row_tile);
+  const int64_t n_tiles = (n_rows + tile - 1) / tile;
+  const size_t scratch_bytes = ops.scratch_bytes(type, n_cols, n_tokens);
+  const bool parallel = n_rows * n_cols * n_tokens >= kMinParallelWork && n_tiles > 1;
+#pragma omp parallel if (parallel)
+  {
+    const int64_t n_threads = omp_get_num_threads(), id = omp_get_thread_num();
+    const int64_t first = n_tiles * id / n_threads, last = n_tiles * (id + 1) / n_threads;
+    if (first < last)
+      body(first * tile, std::min(n_rows, last * tile), thread_scratch(scratch_bytes));
+  }
+}
+
+// The float path (Exact precision, or float weights).
+void float_product(const kernel_impl::LevelOps& ops, GgmlType type, const void* w, int64_t n_rows,
+                   int64_t n_cols, const float* x, int64_t n_tokens, float* y) {
+  const kernel_impl::Matrix m{type, static_cast<const uint8_t*>(w), row_bytes(type, n_cols), n_cols};
+  for_row_ranges(ops, type, n_rows, n_cols, n_tokens, [&](int64_t begin, int64_t end, void* scratch) {
+    ops.exact_rows(m, begin, end, x, n_tokens, y, n_rows, scratch);
+  });
+}
+
+void fast_product(const kernel_impl::LevelOps& ops, GgmlType type, const void* w, int64_t n_rows,
+                  int64_t n_cols, const kernel_impl::Q8Activations& q,
+                  const kernel_impl::TokenLanes* lanes, float* y) {
+  const kernel_impl::Matrix m{type, static_cast<const uint8_t*>(w), row_bytes(type, n_cols), n_cols};
+  for_row_ranges(ops, type, n_rows, n_cols, q.n_tokens, [&](int64_t begin, int64_t end, void* scratch) {
+    if (lanes)
+      ops.fast_rows_lanes(m, begin, end, *lanes, y, n_rows, scratch);
+    else
+      ops.fast_rows(m, begin, end, q, 0, q.n_tokens, y, n_rows, scratch);
+  });
+}
+
+PreparedActivations& thread_prepared() {
+  thread_local PreparedActivations prepared;
+  return prepared;
+}
+
+// matvec / matmat: the float path directly, or the fast path through per-thread prepared
+// activations (quantized once per call, not once per weight row).
+void product(GgmlType type, const void* w, int64_t n_rows, int64_t n_cols, const float* x,
+             int64_t n_tokens, float* y) {
+  kernels_for(type);  // the type check, with its error message
+  check_shape(type, n_rows, n_cols);
+  if (n_tokens <= 0 || n_rows == 0) return;
+  const Settings& s = settings();
+  const auto& ops = level_ops(s.level);
+  if (s.precision == Precision::Exact || kernel_impl::activation_unit(type) == 0) {
+    float_product(ops, type, w, n_rows, n_cols, x, n_tokens, y);
+    return;
+  }
+  PreparedActivations& prepared = thread_prepared();
+  prepared.prepare(type, x, n_cols, n_tokens);
+  matmat_prepared(type, w, n_rows, n_cols, prepared, y);
+}
+
+template <GgmlType kType>
+float active_dot_row(const void* w, const float* x, int64_t n) {
+  float y = 0.0f;
+  product(kType, w, 1, n, x, 1, &y);
+  return y;
+}
+
+template <GgmlType kType>
+void active_dequantize_row(const void* src, float* dst, int64_t n) {
+  level_ops(settings().level).dequantize_row(kType, src, dst, n);
+}
+
+#define SMOE_ACTIVE_ENTRY(type, suffix)                                                    \
+  TypeKernels {                                                                            \
+    GgmlType::type, &active_dequantize_row<GgmlType::type>,                                \
+        &active_dot_row<GgmlType::type>, &ref::quantize_row_##suffix                       \
+  }
+
+constexpr std::array kActiveKernels = {
+    SMOE_ACTIVE_ENTRY(F32, f32),   SMOE_ACTIVE_ENTRY(F16, f16),   SMOE_ACTIVE_ENTRY(BF16, bf16),
+    SMOE_ACTIVE_ENTRY(Q4_0, q4_0), SMOE_ACTIVE_ENTRY(Q4_1, q4_1), SMOE_ACTIVE_ENTRY(Q5_0, q5_0),
+    SMOE_ACTIVE_ENTRY(Q5_1, q5_1), SMOE_ACTIVE_ENTRY(Q8_0, q8_0), SMOE_ACTIVE_ENTRY(Q2_K, q2_k),
+    SMOE_ACTIVE_ENTRY(Q3_K, q3_k), SMOE_ACTIVE_ENTRY(Q4_K, q4_k), SMOE_ACTIVE_ENTRY(Q5_K, q5_k),
+    SMOE_ACTIVE_ENTRY(Q6_K, q6_k),
+};
+
+#undef SMOE_ACTIVE_ENTRY
+
+const KernelTable& active_table() {
+  static const KernelTable table = [] {
+    KernelTable t{};
+    for (const TypeKernels& k : kActiveKernels) t[type_index(k.type)] = &k;
+    return t;
+  }();
+  return table;
+}
+
 }  // namespace
 
 const TypeKernels& reference_kernels(GgmlType type) { return lookup(reference_table(), type); }
 
 const TypeKernels& kernels_for(GgmlType type) {
-  static const KernelTable active = select_active_kernels();
-  return lookup(active, type);
+  settings();  // reads the environment once (and reports a bad setting here)
+  return lookup(active_table(), type);
 }
 
-void matvec(GgmlType type, const void* w, int64_t n_rows, int64_t n_cols, const float* x, float* y) {
-  const TypeKernels& kernels = kernels_for(type);
-  check_shape(type, n_rows, n_cols);
-  const auto* bytes = static_cast<const uint8_t*>(w);
-  const size_t stride = row_bytes(type, n_cols);
-  const int64_t n_chunks = (n_rows + kMatvecRowsPerChunk - 1) / kMatvecRowsPerChunk;
-  const bool parallel = n_rows * n_cols >= kMinParallelWork && n_chunks > 1;
-#pragma omp parallel for schedule(static) if (parallel)
-  for (int64_t chunk = 0; chunk < n_chunks; ++chunk) {
-    const int64_t end = std::min(n_rows, (chunk + 1) * kMatvecRowsPerChunk);
-    for (int64_t r = chunk * kMatvecRowsPerChunk; r < end; ++r)
-      y[r] = kernels.dot_row(bytes + static_cast<size_t>(r) * stride, x, n_cols);
+std::string_view kernel_level_name(KernelLevel level) {
+  switch (level) {
+    case KernelLevel::Scalar: return "scalar";
+    case KernelLevel::Avx2: return "avx2";
+    case KernelLevel::Avx512: return "avx512";
   }
+  return "?";
+}
+
+std::string_view precision_name(Precision precision) {
+  return precision == Precision::Exact ? "exact" : "fast";
+}
+
+std::optional<KernelLevel> parse_kernel_level(std::string_view name) {
+  for (KernelLevel l : {KernelLevel::Scalar, KernelLevel::Avx2, KernelLevel::Avx512})
+    if (name == kernel_level_name(l)) return l;
+  return std::nullopt;
+}
+
+std::optional<Precision> parse_precision(std::string_view name) {
+  if (name == "exact") return Precision::Exact;
+  if (name == "fast") return Precision::Fast;
+  return std::nullopt;
+}
+
+bool kernel_level_supported(KernelLevel level) {
+  switch (level) {
+    case KernelLevel::Scalar: return true;
+    case KernelLevel::Avx2: return cpu_has_avx2();
+    case KernelLevel::Avx512: return cpu_has_avx512();
+  }
+  return false;
+}
+
+KernelLevel best_kernel_level() {
+  static const KernelLevel best = cpu_has_avx512() ? KernelLevel::Avx512
+                                  : cpu_has_avx2() ? KernelLevel::Avx2
+                                                   : KernelLevel::Scalar;
+  return best;
+}
+
+std::vector<KernelLevel> supported_kernel_levels() {
+  std::vector<KernelLevel> levels;
+  for (KernelLevel l : {KernelLevel::Scalar, KernelLevel::Avx2, KernelLevel::Avx512})
+    if (kernel_level_supported(l)) levels.push_back(l);
+  return levels;
+}
+
+KernelLevel kernel_level() { return settings().level; }
+
+void set_kernel_level(KernelLevel level) {
+  if (!kernel_level_supported(level))
+    fail("kernel level {} is not supported by this CPU (or its operating system)",
+         kernel_level_name(level));
+  settings().level = level;
+}
+
+Precision kernel_precision() { return settings().precision; }
+void set_kernel_precision(Precision precision) { settings().precision = precision; }
+
+void matvec(GgmlType type, const void* w, int64_t n_rows, int64_t n_cols, const float* x, float* y) {
+  product(type, w, n_rows, n_cols, x, 1, y);
 }
 
 void matmat(GgmlType type, const void* w, int64_t n_rows, int64_t n_cols, const float* x,
             int64_t n_tokens, float* y) {
-  const TypeKernels& kernels = kernels_for(type);
+  product(type, w, n_rows, n_cols, x, n_tokens, y);
+}
+
+void PreparedActivations::prepare(GgmlType type, const float* x, int64_t n_cols, int64_t n_tokens) {
+  kernels_for(type);
+  check_shape(type, 0, n_cols);
+  const Settings& s = settings();
+  x_ = x;
+  n_cols_ = n_cols;
+  n_tokens_ = std::max<int64_t>(n_tokens, 0);
+  level_ = s.level;
+  precision_ = s.precision;
+  unit_ = precision_ == Precision::Fast ? kernel_impl::activation_unit(type) : 0;
+  lanes_ = 0;
+  if (unit_ == 0 || n_tokens_ == 0) return;
+  const int64_t n_units = n_cols / unit_;
+  q_.resize(static_cast<size_t>(n_cols * n_tokens_));
+  d_.resize(static_cast<size_t>(n_units * n_tokens_));
+  sums16_.resize(static_cast<size_t>(n_cols / 16 * n_tokens_));
+  const bool with_sa = unit_ == 32;
+  sa_.resize(with_sa ? d_.size() : 0);
+  const bool parallel = n_tokens_ * n_cols >= (int64_t{1} << 16);
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int64_t t = 0; t < n_tokens_; ++t)
+    kernel_impl::quantize_activation_row(x + t * n_cols, n_cols, unit_, q_.data() + t * n_cols,
+                                         d_.data() + t * n_units, sums16_.data() + t * (n_cols / 16),
+                                         with_sa ? sa_.data() + t * n_units : nullptr);
+  const auto& ops = level_ops(level_);
+  if (ops.lanes > 0 && ops.fast_rows_lanes && n_tokens_ >= ops.min_tokens_for_lanes) {
+    lanes_ = ops.lanes;
+    const int64_t groups = (n_tokens_ + lanes_ - 1) / lanes_;
+    lane_q_.resize(static_cast<size_t>(groups * lanes_ * n_cols));
+    lane_d_.resize(static_cast<size_t>(groups * lanes_ * n_units));
+    lane_sa_.resize(with_sa ? lane_d_.size() : 0);
+    lane_pairs_.resize(unit_ == 256 ? static_cast<size_t>(groups * lanes_ * (n_cols / 32)) : 0);
+    kernel_impl::Q8Activations q{q_.data(), d_.data(), sums16_.data(), with_sa ? sa_.data() : nullptr,
+                                 n_cols, n_tokens_, unit_};
+#pragma omp parallel for schedule(static) if (parallel)
+    for (int64_t g = 0; g < groups; ++g)
+      kernel_impl::fill_token_lanes(q, lanes_, g, g + 1, lane_q_.data(), lane_d_.data(),
+                                    with_sa ? lane_sa_.data() : nullptr,
+                                    unit_ == 256 ? lane_pairs_.data() : nullptr);
+  }
+}
+
+void matmat_prepared(GgmlType type, const void* w, int64_t n_rows, int64_t n_cols,
+                     const PreparedActivations& x, float* y) {
+  kernels_for(type);
   check_shape(type, n_rows, n_cols);
-  if (n_tokens <= 0 || n_rows == 0) return;
-  const auto* bytes = static_cast<const uint8_t*>(w);
-  const size_t stride = row_bytes(type, n_cols);
-  const int64_t rows_per_tile =
-      std::clamp<int64_t>(kMatmatTileFloats / std::max<int64_t>(n_cols, 1), 1, kMatmatMaxRowsPerTile);
-  const int64_t n_tiles = (n_rows + rows_per_tile - 1) / rows_per_tile;
-  const bool parallel = n_rows * n_cols * n_tokens >= kMinParallelWork && n_tiles > 1;
-#pragma omp parallel if (parallel)
-  {
-    // Each weight row is dequantized once, then dotted with every token, in dot_f32's order:
-    // the same order as dot_row, so matmat and matvec agree bit for bit.
-    std::vector<float> tile(static_cast<size_t>(rows_per_tile * n_cols));
-#pragma omp for schedule(static)
-    for (int64_t t = 0; t < n_tiles; ++t) {
-      const int64_t first = t * rows_per_tile;
-      const int64_t count = std::min(rows_per_tile, n_rows - first);
-      for (int64_t i = 0; i < count; ++i)
-        kernels.dequantize_row(bytes + static_cast<size_t>(first + i) * stride,
-                               tile.data() + i * n_cols, n_cols);
-      for (int64_t token = 0; token < n_tokens; ++token) {
-        const float* xt = x + token * n_cols;
-        float* yt = y + token * n_rows + first;
-        for (int64_t i = 0; i < count; ++i) yt[i] = dot_f32(tile.data() + i * n_cols, xt, n_cols);
-      }
-    }
+  const Settings& s = settings();
+  const int64_t unit = s.precision == Precision::Fast ? kernel_impl::activation_unit(type) : 0;
+  if (x.n_cols_ != n_cols || x.level_ != s.level || x.precision_ != s.precision || x.unit_ != unit)
+    fail("activations prepared for another product ({} values per token, unit {}, {} {}) used "
+         "with {} weights of {} values per row under {} {}",
+         x.n_cols_, x.unit_, kernel_level_name(x.level_), precision_name(x.precision_),
+         type_name(type), n_cols, kernel_level_name(s.level), precision_name(s.precision));
+  if (x.n_tokens_ == 0 || n_rows == 0) return;
+  const auto& ops = level_ops(s.level);
+  if (unit == 0) {
+    float_product(ops, type, w, n_rows, n_cols, x.x_, x.n_tokens_, y);
+    return;
+  }
+  const kernel_impl::Q8Activations q{x.q_.data(), x.d_.data(), x.sums16_.data(),
+                                     x.sa_.empty() ? nullptr : x.sa_.data(), n_cols, x.n_tokens_, unit};
+  if (x.lanes_ > 0) {
+    const kernel_impl::TokenLanes lanes{x.lane_q_.data(), x.lane_d_.data(),
+                                        x.lane_sa_.empty() ? nullptr : x.lane_sa_.data(),
+                                        x.lane_pairs_.empty() ? nullptr : x.lane_pairs_.data(),
+                                        n_cols, x.n_tokens_, unit, x.lanes_};
+    fast_product(ops, type, w, n_rows, n_cols, q, &lanes, y);
+  } else {
+    fast_product(ops, type, w, n_rows, n_cols, q, nullptr, y);
   }
 }
 
