@@ -1,0 +1,174 @@
+// Kernel micro-benchmarks: matvec throughput in GB/s of weights read (the decode roofline) for
+// every type, level, precision and 1 / 2 threads on a 14336 x 4096 matrix (a Mixtral expert's
+// gate), matmat GFLOP/s for 512 tokens on a 4096 x 4096 matrix (prompt processing), and the
+// machine's read bandwidth (threads summing a 1 GiB buffer) for reference.
+//
+//   ./build/bench/bench_kernels --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+//   (filter with --benchmark_filter=matvec/Q4_K, see --help)
+#include "kernels/kernels.h"
+
+#include <benchmark/benchmark.h>
+#include <omp.h>
+
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace smoe {
+namespace {
+
+// Random blocks with sane scales: quantizing real values (the reference quantizers' searches)
+// would take minutes at these sizes, and the kernels' speed does not depend on the values.
+std::vector<uint8_t> random_weights(GgmlType type, int64_t n_rows, int64_t n_cols) {
+  const size_t bytes = row_bytes(type, n_cols) * static_cast<size_t>(n_rows);
+  std::vector<uint8_t> w(bytes);
+  std::mt19937_64 rng(42);
+  for (size_t i = 0; i + 8 <= bytes; i += 8) {
+    const uint64_t r = rng();
+    std::memcpy(&w[i], &r, 8);
+  }
+  auto set_half = [&](size_t at) { w[at] = 0x00; w[at + 1] = 0x20; };  // 2^-7
+  const TypeInfo& info = type_info(type);
+  std::vector<size_t> half_fields;
+  switch (type) {
+    case GgmlType::Q4_0: case GgmlType::Q5_0: case GgmlType::Q8_0: half_fields = {0}; break;
+    case GgmlType::Q4_1: case GgmlType::Q5_1: case GgmlType::Q4_K: case GgmlType::Q5_K: half_fields = {0, 2}; break;
+    case GgmlType::Q2_K: half_fields = {80, 82}; break;
+    case GgmlType::Q3_K: half_fields = {108}; break;
+    case GgmlType::Q6_K: half_fields = {208}; break;
+    case GgmlType::F32:
+      for (size_t i = 0; i + 4 <= bytes; i += 4) { w[i + 3] = 0x3C; }  // |x| < 0.02, finite
+      return w;
+    case GgmlType::F16: case GgmlType::BF16:
+      for (size_t i = 0; i + 2 <= bytes; i += 2) w[i + 1] = static_cast<uint8_t>(w[i + 1] & 0x9F);
+      return w;
+    default: break;
+  }
+  for (size_t b = 0; b < bytes; b += info.block_bytes)
+    for (size_t f : half_fields) set_half(b + f);
+  return w;
+}
+
+std::vector<float> random_activations(int64_t n) {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> x(static_cast<size_t>(n));
+  for (float& v : x) v = dist(rng);
+  return x;
+}
+
+struct Setting {
+  KernelLevel level;
+  Precision precision;
+  int threads;
+};
+
+void apply(const Setting& s) {
+  set_kernel_level(s.level);
+  set_kernel_precision(s.precision);
+  omp_set_num_threads(s.threads);
+}
+
+constexpr int64_t kExpertRows = 14336, kExpertCols = 4096;
+constexpr int64_t kPromptRows = 4096, kPromptCols = 4096, kPromptTokens = 512;
+
+void bench_matvec(benchmark::State& state, GgmlType type, Setting s) {
+  apply(s);
+  static GgmlType cached_type = GgmlType::I8;
+  static std::vector<uint8_t> w;
+  if (cached_type != type) {
+    w = random_weights(type, kExpertRows, kExpertCols);
+    cached_type = type;
+  }
+  const auto x = random_activations(kExpertCols);
+  std::vector<float> y(kExpertRows);
+  for (auto _ : state) {
+    matvec(type, w.data(), kExpertRows, kExpertCols, x.data(), y.data());
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(w.size()) * state.iterations() / 1e9,
+                                             benchmark::Counter::kIsRate);
+}
+
+void bench_matmat(benchmark::State& state, GgmlType type, Setting s) {
+  apply(s);
+  const auto w = random_weights(type, kPromptRows, kPromptCols);
+  const auto x = random_activations(kPromptCols * kPromptTokens);
+  std::vector<float> y(kPromptRows * kPromptTokens);
+  for (auto _ : state) {
+    matmat(type, w.data(), kPromptRows, kPromptCols, x.data(), kPromptTokens, y.data());
+    benchmark::DoNotOptimize(y.data());
+  }
+  const double flops = 2.0 * kPromptRows * kPromptCols * kPromptTokens;
+  state.counters["GFLOP/s"] = benchmark::Counter(flops * state.iterations() / 1e9, benchmark::Counter::kIsRate);
+}
+
+// Read bandwidth: threads summing disjoint halves of a 1 GiB buffer.
+void bench_memory_read(benchmark::State& state) {
+  const int threads = static_cast<int>(state.range(0));
+  constexpr size_t kBytes = size_t{1} << 30;
+  static std::unique_ptr<uint64_t[]> buffer;
+  if (!buffer) {
+    buffer.reset(new uint64_t[kBytes / 8]);
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < kBytes / 8; ++i) buffer[i] = i;
+  }
+  for (auto _ : state) {
+    uint64_t total = 0;
+#pragma omp parallel for schedule(static) num_threads(threads) reduction(+ : total)
+    for (size_t i = 0; i < kBytes / 8; ++i) total += buffer[i];
+    benchmark::DoNotOptimize(total);
+  }
+  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(kBytes) * state.iterations() / 1e9,
+                                             benchmark::Counter::kIsRate);
+}
+
+void register_all() {
+  const std::vector<GgmlType> types = {GgmlType::F32,  GgmlType::F16,  GgmlType::BF16, GgmlType::Q4_0,
+                                       GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q8_0,
+                                       GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_K, GgmlType::Q5_K,
+                                       GgmlType::Q6_K};
+  benchmark::RegisterBenchmark("memory_read", bench_memory_read)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+  for (GgmlType type : types) {
+    const bool quantized = type_info(type).block_size > 1;
+    for (KernelLevel level : supported_kernel_levels()) {
+      for (Precision precision : {Precision::Exact, Precision::Fast}) {
+        if (!quantized && precision == Precision::Fast) continue;  // same float path
+        for (int threads : {1, 2}) {
+          const std::string name = std::string("matvec/") + std::string(type_name(type)) + "/" +
+                                   std::string(kernel_level_name(level)) + "/" +
+                                   std::string(precision_name(precision)) + "/threads:" + std::to_string(threads);
+          benchmark::RegisterBenchmark(name.c_str(), bench_matvec, type, Setting{level, precision, threads})
+              ->UseRealTime()->Unit(benchmark::kMillisecond);
+        }
+      }
+    }
+  }
+  for (GgmlType type : types) {
+    const bool quantized = type_info(type).block_size > 1;
+    for (KernelLevel level : supported_kernel_levels()) {
+      if (level == KernelLevel::Scalar) continue;  // minutes per run
+      for (Precision precision : {Precision::Exact, Precision::Fast}) {
+        if (!quantized && precision == Precision::Fast) continue;
+        const std::string name = std::string("matmat512/") + std::string(type_name(type)) + "/" +
+                                 std::string(kernel_level_name(level)) + "/" +
+                                 std::string(precision_name(precision)) + "/threads:2";
+        benchmark::RegisterBenchmark(name.c_str(), bench_matmat, type, Setting{level, precision, 2})
+            ->UseRealTime()->Unit(benchmark::kMillisecond);
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace smoe
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  smoe::register_all();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
