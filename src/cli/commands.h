@@ -24,6 +24,8 @@ Command add_detokenize_command(CLI::App& root);
 Command add_info_command(CLI::App& root);
 Command add_chat_command(CLI::App& root);
 Command add_chat_tokenize_command(CLI::App& root);
+Command add_perplexity_command(CLI::App& root);
+Command add_routes_command(CLI::App& root);
 
 // Options shared by the commands that compute with a model.
 struct ComputeOptions {

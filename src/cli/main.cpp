@@ -15,7 +15,8 @@ int main(int argc, char** argv) {
       smoe::cli::add_run_command(app),      smoe::cli::add_logits_command(app),
       smoe::cli::add_tokenize_command(app), smoe::cli::add_detokenize_command(app),
       smoe::cli::add_info_command(app),     smoe::cli::add_chat_command(app),
-      smoe::cli::add_chat_tokenize_command(app),
+      smoe::cli::add_chat_tokenize_command(app), smoe::cli::add_perplexity_command(app),
+      smoe::cli::add_routes_command(app),
   };
 
   try {

@@ -213,3 +213,39 @@ TEST(Cli, ChatAnswersEachTurnAndKeepsTheConversation) {
 
 }  // namespace
 }  // namespace smoe
+
+namespace smoe {
+namespace {
+
+TEST(Cli, PerplexityAndRoutes) {
+  SMOE_REQUIRE_SHARED();
+  const std::string dir = test::temp_dir();
+  std::string text;
+  for (int i = 0; i < 60; ++i) text += "The router sends every token to two of the eight experts in each layer. ";
+  std::ofstream(dir + "/text.txt") << text;
+  const std::string model = test::shared_path("golden/small-q8_0.gguf");
+  Result p = smoe({"perplexity", "-m", model, "-f", dir + "/text.txt", "--ctx", "64", "--json"});
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  auto j = nlohmann::json::parse(p.out);
+  EXPECT_GT(j["perplexity"].get<double>(), 1.0);
+  EXPECT_GT(j["windows"].get<int>(), 5);
+  Result too_short = smoe({"perplexity", "-m", model, "-f", dir + "/text.txt", "--ctx", "4096"});
+  EXPECT_EQ(too_short.exit_code, 1);
+  EXPECT_TRUE(contains(too_short.err, "fewer than one window")) << too_short.err;
+
+  Result r = smoe({"routes", "-m", model, "-f", dir + "/text.txt", "-o", dir + "/routes", "--ctx", "128"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "same-1st")) << r.out;
+  std::ifstream jf(dir + "/routes.json");
+  auto routes = nlohmann::json::parse(jf);
+  EXPECT_EQ(routes["layers"].size(), 3u);
+  EXPECT_EQ(routes["trace"][0].size(), routes["tokens"].get<size_t>());
+  EXPECT_TRUE(std::filesystem::file_size(dir + "/routes.svg") > 1000);
+  Result dense = smoe({"routes", "-m", test::shared_path("golden/dense-f32.gguf"), "-f", dir + "/text.txt", "-o",
+                       dir + "/d"});
+  EXPECT_EQ(dense.exit_code, 1);
+  EXPECT_TRUE(contains(dense.err, "dense")) << dense.err;
+}
+
+}  // namespace
+}  // namespace smoe
