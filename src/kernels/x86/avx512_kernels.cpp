@@ -43,19 +43,33 @@ inline I sub_u8(I a, I b) { return _mm512_sub_epi8(a, b); }
 inline I dot(I acc, I a_u8, I b_s8) { return _mm512_dpbusd_epi32(acc, a_u8, b_s8); }
 // acc + sum over each pair of int16 of a * b.
 inline I dot16(I acc, I a, I b) { return _mm512_dpwssd_epi32(acc, a, b); }
-// Lane l = the int16 at 16-value group (chunk * kBytes + 4 l) / 16 of sc[16].
-inline I lane_scales(const int16_t* sc, int chunk) {
-  const I all = _mm512_cvtepi16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sc)));
-  const I index = _mm512_add_epi32(_mm512_srli_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), 2),
-                                   _mm512_set1_epi32(4 * chunk));
-  return _mm512_permutexvar_epi32(index, all);
+// Packs two vectors of int32 (each < 2^15 in magnitude) to int16, interleaving per 128 bits:
+// 128-bit lane k holds a's int32 lanes 4k..4k+3, then b's.
+inline I pack(I a, I b) { return _mm512_packs_epi32(a, b); }
+// The int16 scales matching pack(chunk 2 pair, chunk 2 pair + 1) of dot products over 64-value
+// chunks: int32 lane l of chunk c covers group 4c + l / 4 of sc[16], so 128-bit lane k of the
+// pack holds groups 8 pair + k (x4) then 8 pair + 4 + k (x4).
+inline I pair_scales(const int16_t* sc, int pair) {
+  const I all = _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sc)));
+  const int g = 8 * pair;
+  const I index = _mm512_set_epi16(g + 7, g + 7, g + 7, g + 7, g + 3, g + 3, g + 3, g + 3,
+                                   g + 6, g + 6, g + 6, g + 6, g + 2, g + 2, g + 2, g + 2,
+                                   g + 5, g + 5, g + 5, g + 5, g + 1, g + 1, g + 1, g + 1,
+                                   g + 4, g + 4, g + 4, g + 4, g + 0, g + 0, g + 0, g + 0);
+  return _mm512_permutexvar_epi16(index, all);
 }
-// The 16 int16 sums16 as int32 lanes (msum: lane j = mn_j * sums16_j).
-inline I madd16_lanes(const int16_t* a, const int16_t* b) {
-  const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a));
-  const __m256i y = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b));
-  return _mm512_zextsi256_si512(_mm256_madd_epi16(x, y));
+// a's 16 int32 lanes folded to 8 (lanes l and l + 8 added) in the lower half, b in the upper.
+inline I with_upper_half(I a, __m256i b) {
+  const __m256i folded = _mm256_add_epi32(_mm512_castsi512_si256(a), _mm512_extracti64x4_epi64(a, 1));
+  return _mm512_inserti64x4(_mm512_castsi256_si512(folded), b, 1);
 }
+// 8 int32: pairs of a[16] * b[16] (int16) summed.
+inline __m256i madd16_half(const int16_t* a, const int16_t* b) {
+  return _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a)),
+                           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b)));
+}
+// The same as a full vector (upper half zero).
+inline I madd16_lanes(const int16_t* a, const int16_t* b) { return _mm512_zextsi256_si512(madd16_half(a, b)); }
 inline int32_t hsum(I a) { return _mm512_reduce_add_epi32(a); }
 
 // Transposed reduction: v[r] (r < 16) -> out[b] with lane r = sum of the lanes of v[r] in the
