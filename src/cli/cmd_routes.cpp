@@ -66,7 +66,7 @@ Command add_routes_command(CLI::App& root) {
               Session session(*model, o->window);
               trace.begin_segment();
               // Position 0 is the BOS token the window starts with: not part of the text.
-              session.set_routing_observer([&](int64_t layer, int64_t pos, std::span<const ExpertChoice> choices) {
+              session.set_routing_observer([&](int64_t layer, int32_t, int64_t pos, std::span<const ExpertChoice> choices) {
                 if (pos > 0) trace.record(layer, pos - 1, choices);
               });
               session.eval(batch, false, logits);

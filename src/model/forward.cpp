@@ -1,0 +1,144 @@
+// The forward pass over a multi-sequence batch (see forward.h).
+#include "model/forward.h"
+
+#include "kernels/kernels.h"
+#include "kernels/vec.h"
+#include "model/ops.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace smoe {
+
+ForwardPass::ForwardPass(const Model& model) : model_(model), cfg_(model.config()) {}
+
+void ForwardPass::run(std::span<const BatchToken> batch, std::span<KvCache* const> caches, float* logits) {
+  const ModelWeights& w = model_.weights();
+  const int64_t D = cfg_.dim;
+  const int64_t n = static_cast<int64_t>(batch.size());
+  x_.resize(n * D);
+  xn_.resize(n * D);
+  proj_.resize(n * D);
+
+  const TypeKernels& embd = kernels_for(w.token_embd.type);
+  for (int64_t t = 0; t < n; ++t) embd.dequantize_row(w.token_embd.row(batch[t].token), &x_[t * D], D);
+
+  for (int64_t il = 0; il < cfg_.n_layer; ++il) {
+    const LayerWeights& l = w.layers[il];
+    for (int64_t t = 0; t < n; ++t) rms_norm(&x_[t * D], l.attn_norm.data(), cfg_.norm_eps, D, &xn_[t * D]);
+    attention(il, batch, caches);
+    for (int64_t i = 0; i < n * D; ++i) x_[i] += proj_[i];
+
+    for (int64_t t = 0; t < n; ++t) rms_norm(&x_[t * D], l.ffn_norm.data(), cfg_.norm_eps, D, &xn_[t * D]);
+    feed_forward(il, batch);
+    for (int64_t i = 0; i < n * D; ++i) x_[i] += proj_[i];
+  }
+
+  if (!logits) return;
+  // Only the rows whose logits are wanted go through the output norm and projection: gather them.
+  int64_t rows = 0;
+  for (int64_t t = 0; t < n; ++t)
+    if (batch[t].want_logits) rms_norm(&x_[t * D], w.output_norm.data(), cfg_.norm_eps, D, &xn_[rows++ * D]);
+  if (rows > 0) matmat(w.output.type, w.output.data, cfg_.vocab, D, xn_.data(), rows, logits);
+}
+
+void ForwardPass::attention(int64_t il, std::span<const BatchToken> batch, std::span<KvCache* const> caches) {
+  const LayerWeights& l = model_.weights().layers[il];
+  const int64_t D = cfg_.dim, Q = cfg_.q_dim(), KV = cfg_.kv_dim(), hd = cfg_.head_dim;
+  const int64_t n = static_cast<int64_t>(batch.size());
+  q_.resize(n * Q);
+  k_.resize(n * KV);
+  v_.resize(n * KV);
+  attn_.resize(n * Q);
+  matmat(l.wq.type, l.wq.data, Q, D, xn_.data(), n, q_.data());
+  matmat(l.wk.type, l.wk.data, KV, D, xn_.data(), n, k_.data());
+  matmat(l.wv.type, l.wv.data, KV, D, xn_.data(), n, v_.data());
+  // Every token's keys and values are stored before any attention is computed, so a token sees
+  // the earlier tokens of its own sequence in the same batch.
+  int64_t work = 0;
+  for (int64_t t = 0; t < n; ++t) {
+    const BatchToken& b = batch[t];
+    apply_rope(&q_[t * Q], cfg_.n_head, hd, cfg_.rope_dim, b.pos, cfg_.rope_theta, cfg_.rope_style);
+    apply_rope(&k_[t * KV], cfg_.n_kv_head, hd, cfg_.rope_dim, b.pos, cfg_.rope_theta, cfg_.rope_style);
+    std::copy_n(&k_[t * KV], KV, caches[b.seq]->key(il, b.pos));
+    std::copy_n(&v_[t * KV], KV, caches[b.seq]->value(il, b.pos));
+    work += (b.pos + 1) * cfg_.n_head * hd;
+  }
+
+  const int64_t group = cfg_.n_head / cfg_.n_kv_head;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const int64_t window = cfg_.sliding_window;
+  // Each (token, head) pair is independent and computed the same way whatever the batch, which
+  // keeps prefill, incremental decoding and batched decoding bit-identical. Threads only pay
+  // off when there is enough work to share (a long context or a batch).
+#pragma omp parallel if (work > (1 << 16))
+  {
+    std::vector<float> scores;
+#pragma omp for schedule(dynamic, 1) collapse(2)
+    for (int64_t t = 0; t < n; ++t) {
+      for (int64_t h = 0; h < cfg_.n_head; ++h) {
+        const KvCache& cache = *caches[batch[t].seq];
+        const int64_t pos = batch[t].pos;
+        // A query at position i attends to keys j with i - W < j <= i (W = sliding window).
+        const int64_t first = window > 0 ? std::max<int64_t>(0, pos - window + 1) : 0;
+        const int64_t n_keys = pos - first + 1;
+        const int64_t kvh = h / group;
+        const float* q = &q_[t * Q + h * hd];
+        scores.resize(n_keys);
+        for (int64_t j = 0; j < n_keys; ++j) scores[j] = dot_f32(q, cache.key(il, first + j) + kvh * hd, hd) * scale;
+        softmax(scores.data(), n_keys);
+        float* out = &attn_[t * Q + h * hd];
+        std::fill_n(out, hd, 0.0f);
+        for (int64_t j = 0; j < n_keys; ++j) {
+          const float* v = cache.value(il, first + j) + kvh * hd;
+          const float s = scores[j];
+          for (int64_t d = 0; d < hd; ++d) out[d] += s * v[d];
+        }
+      }
+    }
+  }
+  matmat(l.wo.type, l.wo.data, D, Q, attn_.data(), n, proj_.data());
+}
+
+void ForwardPass::feed_forward(int64_t il, std::span<const BatchToken> batch) {
+  const LayerWeights& l = model_.weights().layers[il];
+  const int64_t D = cfg_.dim, H = cfg_.hidden;
+  const int64_t n_expert = cfg_.experts_per_layer(), k = cfg_.experts_per_token();
+  const int64_t n = static_cast<int64_t>(batch.size());
+
+  std::vector<ExpertChoice> choices(n * k);
+  if (cfg_.is_moe()) {
+    router_.resize(n * n_expert);
+    matmat(l.router.type, l.router.data, n_expert, D, xn_.data(), n, router_.data());
+    for (int64_t t = 0; t < n; ++t) route_top_k(&router_[t * n_expert], n_expert, k, &choices[t * k]);
+  } else {
+    for (auto& c : choices) c = {0, 1.0f};
+  }
+  if (observer_)
+    for (int64_t t = 0; t < n; ++t) observer_(il, batch[t].seq, batch[t].pos, std::span(&choices[t * k], k));
+
+  const ExpertGroups groups = group_by_expert(choices, n, k, n_expert);
+  std::fill(proj_.begin(), proj_.begin() + n * D, 0.0f);
+  for (int64_t e = 0; e < n_expert; ++e) {
+    const int64_t m = groups.count(e);
+    if (m == 0) continue;
+    const ExpertWeights& ex = l.experts[e];
+    xe_.resize(m * D);
+    gate_.resize(m * H);
+    up_.resize(m * H);
+    down_.resize(m * D);
+    for (int64_t i = 0; i < m; ++i) std::copy_n(&xn_[groups.token[groups.offset[e] + i] * D], D, &xe_[i * D]);
+    matmat(ex.gate.type, ex.gate.data, H, D, xe_.data(), m, gate_.data());
+    matmat(ex.up.type, ex.up.data, H, D, xe_.data(), m, up_.data());
+    swiglu(gate_.data(), up_.data(), m * H);
+    matmat(ex.down.type, ex.down.data, D, H, gate_.data(), m, down_.data());
+    // Experts are added in index order for every token, in any batch.
+    for (int64_t i = 0; i < m; ++i) {
+      const int64_t t = groups.token[groups.offset[e] + i];
+      const float wgt = groups.weight[groups.offset[e] + i];
+      for (int64_t d = 0; d < D; ++d) proj_[t * D + d] += wgt * down_[i * D + d];
+    }
+  }
+}
+
+}  // namespace smoe
