@@ -9,9 +9,9 @@
 //
 // The Fast precision's arithmetic, which every level reproduces bit for bit:
 //   activations: per token, units of U values (U = 32 for Q4_0..Q8_0, 256 for the K-quants) are
-//     quantized to int8 q = nearest_even(x * 127 / amax), d = 1 / (127 / amax) (0 and q = 0 when
-//     amax = 0), with the sums of q over every 16 values (sums16) and, for U = 32,
-//     sa = d * (float)(sum of q over the unit).
+//     quantized to int8 q = nearest_even(x * 127 / amax) with a float scale d, exactly as
+//     llama.cpp's q8_0 / q8_1 / q8_K (see quantize_activation_row), with the sums of q over
+//     every 16 values (sums16) and, for U = 32, sa (q8_1's s: d times the sum of q).
 //   weights: every value is an integer level w (the type's quant minus its offset) times an
 //     integer scale sc of its 16-value group (1 for U = 32), minus an integer min mn of the group
 //     (Q2_K, Q4_K, Q5_K), with float factors per unit: dw (and dmin, or m for Q4_1 / Q5_1).

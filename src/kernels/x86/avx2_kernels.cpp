@@ -121,6 +121,10 @@ inline float fhsum(F a) {
   return _mm_cvtss_f32(q);
 }
 inline float half_to_float(uint16_t h) { return _cvtsh_ss(h); }
+// kLanes int16 at p as floats.
+inline F cvt_i16(const int16_t* p) {
+  return _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+}
 
 }  // namespace v
 

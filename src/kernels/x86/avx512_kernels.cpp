@@ -130,6 +130,10 @@ inline float fhsum(F a) {
   return _mm_cvtss_f32(q);
 }
 inline float half_to_float(uint16_t h) { return _cvtsh_ss(h); }
+// kLanes int16 at p as floats.
+inline F cvt_i16(const int16_t* p) {
+  return _mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))));
+}
 // 16 bytes at p as floats.
 inline F cvt_u8(const uint8_t* p) {
   return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
