@@ -88,6 +88,9 @@ struct LevelOps {
   void (*dequantize_row)(GgmlType type, const void* src, float* dst, int64_t n);
   // Rows per unit of work: thread partitions are multiples of it.
   int64_t row_tile;
+  // quantize_activation_row, bit for bit.
+  void (*quantize_row)(const float* x, int64_t n, int64_t unit, int8_t* q, float* d,
+                       int16_t* sums16, float* sa);
 };
 
 const LevelOps& scalar_ops();

@@ -345,12 +345,12 @@ void PreparedActivations::prepare(GgmlType type, const float* x, int64_t n_cols,
   const bool with_sa = unit_ == 32;
   sa_.resize(with_sa ? d_.size() : 0);
   const bool parallel = n_tokens_ * n_cols >= (int64_t{1} << 16);
+  const auto& ops = level_ops(level_);
 #pragma omp parallel for schedule(static) if (parallel)
   for (int64_t t = 0; t < n_tokens_; ++t)
-    kernel_impl::quantize_activation_row(x + t * n_cols, n_cols, unit_, q_.data() + t * n_cols,
+    ops.quantize_row(x + t * n_cols, n_cols, unit_, q_.data() + t * n_cols,
                                          d_.data() + t * n_units, sums16_.data() + t * (n_cols / 16),
                                          with_sa ? sa_.data() + t * n_units : nullptr);
-  const auto& ops = level_ops(level_);
   if (ops.lanes > 0 && ops.fast_rows_lanes && n_tokens_ >= ops.min_tokens_for_lanes) {
     lanes_ = ops.lanes;
     const int64_t groups = (n_tokens_ + lanes_ - 1) / lanes_;

@@ -214,7 +214,7 @@ void scalar_dequantize_row(GgmlType type, const void* src, float* dst, int64_t n
 
 constexpr LevelOps kScalarOps = {
     "scalar", 0, INT64_MAX, &scalar_exact_rows, &scalar_fast_rows, nullptr, &scalar_scratch_bytes,
-    &scalar_dequantize_row, 1,
+    &scalar_dequantize_row, 1, &quantize_activation_row,
 };
 
 }  // namespace

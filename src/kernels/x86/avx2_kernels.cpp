@@ -121,6 +121,26 @@ inline float fhsum(F a) {
   return _mm_cvtss_f32(q);
 }
 inline float half_to_float(uint16_t h) { return _cvtsh_ss(h); }
+inline float round_to_half(float f) { return _cvtsh_ss(_cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT)); }
+inline float absmax16(const float* x) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  __m256 m = _mm256_max_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(x)), _mm256_andnot_ps(sign, _mm256_loadu_ps(x + 8)));
+  __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+  h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+  h = _mm_max_ss(h, _mm_movehdup_ps(h));
+  return _mm_cvtss_f32(h);
+}
+inline int32_t quantize16(const float* x, float iscale, int8_t* q) {
+  const __m256 s = _mm256_set1_ps(iscale);
+  const I lo = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x), s));
+  const I hi = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 8), s));
+  // Saturating packs (to int16, then int8) clamp to [-128, 127]; -128 cannot occur (|x| * iscale
+  // <= 127), so this equals the clamp to [-127, 127].
+  const I words = _mm256_permute4x64_epi64(_mm256_packs_epi32(lo, hi), 0xD8);
+  const __m128i bytes = _mm_packs_epi16(_mm256_castsi256_si128(words), _mm256_extracti128_si256(words, 1));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(q), bytes);
+  return hsum(_mm256_add_epi32(lo, hi));
+}
 // kLanes int16 at p as floats.
 inline F cvt_i16(const int16_t* p) {
   return _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
@@ -132,7 +152,7 @@ inline F cvt_i16(const int16_t* p) {
 
 constexpr LevelOps kOps = {
     "avx2", v::kLanes, 16, &exact_rows, &fast_rows, &fast_rows_lanes, &scratch_bytes,
-    &dequantize_row, 8,
+    &dequantize_row, 8, &quantize_row,
 };
 
 }  // namespace

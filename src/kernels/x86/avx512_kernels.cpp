@@ -50,13 +50,13 @@ inline I pack(I a, I b) { return _mm512_packs_epi32(a, b); }
 // chunks: int32 lane l of chunk c covers group 4c + l / 4 of sc[16], so 128-bit lane k of the
 // pack holds groups 8 pair + k (x4) then 8 pair + 4 + k (x4).
 inline I pair_scales(const int16_t* sc, int pair) {
-  const I all = _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sc)));
-  const int g = 8 * pair;
-  const I index = _mm512_set_epi16(g + 7, g + 7, g + 7, g + 7, g + 3, g + 3, g + 3, g + 3,
-                                   g + 6, g + 6, g + 6, g + 6, g + 2, g + 2, g + 2, g + 2,
-                                   g + 5, g + 5, g + 5, g + 5, g + 1, g + 1, g + 1, g + 1,
-                                   g + 4, g + 4, g + 4, g + 4, g + 0, g + 0, g + 0, g + 0);
-  return _mm512_permutexvar_epi16(index, all);
+  // Groups 8 pair .. 8 pair + 7 are one 128-bit lane of sc: broadcast it, then shuffle in-lane.
+  const I groups = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc + 8 * pair)));
+  const I pattern = _mm512_set_epi64(0x0F0E0F0E0F0E0F0ELL, 0x0706070607060706LL,   // lane 3: g3, g7
+                                     0x0D0C0D0C0D0C0D0CLL, 0x0504050405040504LL,   // lane 2: g2, g6
+                                     0x0B0A0B0A0B0A0B0ALL, 0x0302030203020302LL,   // lane 1: g1, g5
+                                     0x0908090809080908LL, 0x0100010001000100LL);  // lane 0: g0, g4
+  return _mm512_shuffle_epi8(groups, pattern);
 }
 // a's 16 int32 lanes folded to 8 (lanes l and l + 8 added) in the lower half, b in the upper.
 inline I with_upper_half(I a, __m256i b) {
@@ -130,6 +130,16 @@ inline float fhsum(F a) {
   return _mm_cvtss_f32(q);
 }
 inline float half_to_float(uint16_t h) { return _cvtsh_ss(h); }
+inline float round_to_half(float f) { return _cvtsh_ss(_cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT)); }
+// max |x[i]| over 16 floats.
+inline float absmax16(const float* x) { return _mm512_reduce_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x))); }
+// q[i] = clamp(nearest_even(x[i] * iscale), -127, 127) for 16 values; returns their sum.
+inline int32_t quantize16(const float* x, float iscale, int8_t* q) {
+  I v = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x), _mm512_set1_ps(iscale)));
+  v = _mm512_max_epi32(_mm512_min_epi32(v, _mm512_set1_epi32(127)), _mm512_set1_epi32(-127));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(q), _mm512_cvtepi32_epi8(v));
+  return _mm512_reduce_add_epi32(v);
+}
 // kLanes int16 at p as floats.
 inline F cvt_i16(const int16_t* p) {
   return _mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))));
@@ -152,7 +162,7 @@ constexpr int kExactTokens = 4;  // tokens per exact tile (4 rows x 4 tokens of 
 
 constexpr LevelOps kOps = {
     "avx512", v::kLanes, 16, &exact_rows, &fast_rows, &fast_rows_lanes, &scratch_bytes,
-    &dequantize_row, 16,
+    &dequantize_row, 16, &quantize_row,
 };
 
 }  // namespace
