@@ -2,6 +2,7 @@
 // format that keeps the conversation in the KV cache, so each turn only computes its own tokens.
 // `smoe chat-tokenize`: the token ids of an OpenAI-style messages file.
 #include "cli/commands.h"
+#include "runtime/default_model.h"
 #include "core/error.h"
 #include "model/model.h"
 #include "model/session.h"
@@ -102,10 +103,10 @@ Command add_chat_tokenize_command(CLI::App& root) {
   };
   auto o = std::make_shared<Options>();
   CLI::App* sub = root.add_subcommand("chat-tokenize", "Print the ids of an OpenAI-style {\"messages\": [...]} file");
-  sub->add_option("-m,--model", o->model, "GGUF model, Hugging Face directory or tokenizer.model")->required();
+  sub->add_option("-m,--model", o->model, "GGUF model, Hugging Face directory or tokenizer.model (default: the bundled model)");
   sub->add_option("-f,--file", o->file, "JSON file with {\"messages\": [...]} (or the bare array)")->required();
   return {sub, [o]() {
-            auto tok = load_tokenizer(o->model);
+            auto tok = load_tokenizer(resolve_model_path(o->model));
             nlohmann::json j;
             try {
               j = nlohmann::json::parse(read_text_file(o->file));

@@ -1,5 +1,6 @@
 // `smoe info`: a model's shape, weight types, parameter counts and sizes (text or JSON).
 #include "cli/commands.h"
+#include "runtime/default_model.h"
 #include "model/model.h"
 #include "model/summary.h"
 
@@ -35,14 +36,14 @@ Command add_info_command(CLI::App& root) {
   };
   auto o = std::make_shared<Options>();
   CLI::App* sub = root.add_subcommand("info", "Show a model's shape, weight types, parameters and sizes");
-  sub->add_option("-m,--model", o->model, "Model: a GGUF file or a Hugging Face checkpoint directory")->required();
+  sub->add_option("-m,--model", o->model, "Model: a GGUF file or a Hugging Face checkpoint directory (default: the bundled model)");
   sub->add_flag("--json", o->json, "Print one JSON object");
   return {sub, [o]() {
-            auto model = Model::load(o->model);
+            auto model = Model::load(resolve_model_path(o->model));
             const ModelConfig& c = model->config();
             const ModelSummary s = summarize(*model);
             nlohmann::ordered_json j;
-            j["path"] = o->model;
+            j["path"] = model->path();
             j["format"] = model->format();
             j["architecture"] = c.architecture;
             j["name"] = c.name;
@@ -79,7 +80,7 @@ Command add_info_command(CLI::App& root) {
               return 0;
             }
             std::string out;
-            out += fmt::format("model:        {} ({}, {})\n", o->model, j["format"].get<std::string>(), c.architecture);
+            out += fmt::format("model:        {} ({}, {})\n", model->path(), j["format"].get<std::string>(), c.architecture);
             if (!c.name.empty()) out += fmt::format("name:         {}\n", c.name);
             out += fmt::format("shape:        dim {}, {} layers, {} heads ({} KV, head dim {}), ffn {}, vocab {}\n", c.dim,
                                c.n_layer, c.n_head, c.n_kv_head, c.head_dim, c.hidden, c.vocab);

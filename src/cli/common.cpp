@@ -3,6 +3,7 @@
 
 #include "core/cpu.h"
 #include "core/error.h"
+#include "runtime/default_model.h"
 
 #include <cerrno>
 #include <charconv>
@@ -14,14 +15,15 @@
 namespace smoe::cli {
 
 void ComputeOptions::add_to(CLI::App& app, bool with_ctx) {
-  app.add_option("-m,--model", model, "Model: a GGUF file or a Hugging Face checkpoint directory")->required();
+  app.add_option("-m,--model", model,
+                 "Model: a GGUF file or a Hugging Face checkpoint directory (default: the bundled model)");
   app.add_option("-t,--threads", threads, "Threads (default: physical cores)")->check(CLI::NonNegativeNumber);
   if (with_ctx) app.add_option("--ctx", ctx, "Context size in tokens (default: the model's)")->check(CLI::NonNegativeNumber);
 }
 
 std::string ComputeOptions::prepare() const {
   omp_set_num_threads(threads > 0 ? threads : physical_core_count());
-  return model;
+  return resolve_model_path(model);
 }
 
 void GenerationFlags::add_to(CLI::App& app, int64_t default_n_predict) {

@@ -48,9 +48,14 @@ TEST(Cli, HelpAndUsageErrors) {
   }
   EXPECT_NE(smoe({}).exit_code, 0);
   EXPECT_NE(smoe({"frobnicate"}).exit_code, 0);
-  Result missing_model = smoe({"run", "-p", "hi"});
-  EXPECT_GT(missing_model.exit_code, 0);
-  EXPECT_TRUE(contains(missing_model.err, "--model")) << missing_model.err;
+  // Without -m, run uses the bundled model; SMOE_MODEL pointing nowhere is a clear error.
+  const std::string bogus = "SMOE_MODEL=/nonexistent/model " + test::smoe_binary() + " run -p hi -n 1 2>&1";
+  std::FILE* pipe = popen(bogus.c_str(), "r");
+  std::string out;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, pipe)) out += buf;
+  EXPECT_NE(pclose(pipe), 0);
+  EXPECT_TRUE(contains(out, "/nonexistent/model")) << out;
   Result unknown_flag = smoe({"info", "-m", "x.gguf", "--bogus"});
   EXPECT_GT(unknown_flag.exit_code, 0);
   EXPECT_TRUE(contains(unknown_flag.err, "--bogus")) << unknown_flag.err;
