@@ -6,7 +6,7 @@
 // time, dequantized in small chunks) and matmat (whole rows dequantized once) agree exactly.
 //
 // Products and sums are separate float32 operations: baseline x86-64 has no FMA. A file compiled
-// with -mfma (the future src/kernels/x86/ variants) must not call these inline functions, since
+// with -mfma (the SIMD levels in src/kernels/x86/) must not call these inline functions, since
 // GCC would contract them into FMAs there and, through the one-definition rule, possibly
 // everywhere; such variants bring their own dot products and their own bit-identity guarantees.
 #pragma once
