@@ -22,6 +22,7 @@ Command add_logits_command(CLI::App& root);
 Command add_tokenize_command(CLI::App& root);
 Command add_detokenize_command(CLI::App& root);
 Command add_info_command(CLI::App& root);
+Command add_convert_command(CLI::App& root);
 Command add_chat_command(CLI::App& root);
 Command add_chat_tokenize_command(CLI::App& root);
 Command add_perplexity_command(CLI::App& root);
