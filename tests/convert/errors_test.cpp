@@ -4,6 +4,7 @@
 #include "convert_test_util.h"
 #include "core/error.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -36,7 +37,7 @@ Result smoe(const std::vector<std::string>& args) {
   const std::string dir = test::temp_dir();
   std::string cmd = quote(test::smoe_binary());
   for (const auto& a : args) cmd += " " + quote(a);
-  cmd += " >" + dir + "/out 2>" + dir + "/err </dev/null";
+  cmd += fmt::format(" >{0}/out 2>{0}/err </dev/null", dir);
   const int status = std::system(cmd.c_str());
   Result r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
