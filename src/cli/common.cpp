@@ -3,6 +3,7 @@
 
 #include "core/cpu.h"
 #include "core/error.h"
+#include "core/thread_pool.h"
 #include "runtime/default_model.h"
 
 #include <cerrno>
@@ -22,7 +23,9 @@ void ComputeOptions::add_to(CLI::App& app, bool with_ctx) {
 }
 
 std::string ComputeOptions::prepare() const {
-  omp_set_num_threads(threads > 0 ? threads : physical_core_count());
+  const int n = threads > 0 ? threads : physical_core_count();
+  omp_set_num_threads(n);
+  ThreadPool::global().set_threads(n);
   return resolve_model_path(model);
 }
 

@@ -1,6 +1,7 @@
 // The forward pass over a multi-sequence batch (see forward.h).
 #include "model/forward.h"
 
+#include "core/thread_pool.h"
 #include "kernels/kernels.h"
 #include "kernels/vec.h"
 #include "model/ops.h"
@@ -22,6 +23,9 @@ void ForwardPass::run(std::span<const BatchToken> batch, std::span<KvCache* cons
 
   const TypeKernels& embd = kernels_for(w.token_embd.type);
   for (int64_t t = 0; t < n; ++t) embd.dequantize_row(w.token_embd.row(batch[t].token), &x_[t * D], D);
+  stats_.passes++;
+  stats_.tokens += n;
+  stats_.weight_bytes += n * w.token_embd.row_bytes;
 
   for (int64_t il = 0; il < cfg_.n_layer; ++il) {
     const LayerWeights& l = w.layers[il];
@@ -39,7 +43,10 @@ void ForwardPass::run(std::span<const BatchToken> batch, std::span<KvCache* cons
   int64_t rows = 0;
   for (int64_t t = 0; t < n; ++t)
     if (batch[t].want_logits) rms_norm(&x_[t * D], w.output_norm.data(), cfg_.norm_eps, D, &xn_[rows++ * D]);
-  if (rows > 0) matmat(w.output.type, w.output.data, cfg_.vocab, D, xn_.data(), rows, logits);
+  if (rows > 0) {
+    matmat(w.output.type, w.output.data, cfg_.vocab, D, xn_.data(), rows, logits);
+    stats_.weight_bytes += w.output.n_bytes();
+  }
 }
 
 void ForwardPass::attention(int64_t il, std::span<const BatchToken> batch, std::span<KvCache* const> caches) {
@@ -69,35 +76,37 @@ void ForwardPass::attention(int64_t il, std::span<const BatchToken> batch, std::
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const int64_t window = cfg_.sliding_window;
   // Each (token, head) pair is independent and computed the same way whatever the batch, which
-  // keeps prefill, incremental decoding and batched decoding bit-identical. Threads only pay
-  // off when there is enough work to share (a long context or a batch).
-#pragma omp parallel if (work > (1 << 16))
-  {
+  // keeps prefill, incremental decoding and batched decoding bit-identical.
+  auto attend = [&](int64_t begin, int64_t end) {
     std::vector<float> scores;
-#pragma omp for schedule(dynamic, 1) collapse(2)
-    for (int64_t t = 0; t < n; ++t) {
-      for (int64_t h = 0; h < cfg_.n_head; ++h) {
-        const KvCache& cache = *caches[batch[t].seq];
-        const int64_t pos = batch[t].pos;
-        // A query at position i attends to keys j with i - W < j <= i (W = sliding window).
-        const int64_t first = window > 0 ? std::max<int64_t>(0, pos - window + 1) : 0;
-        const int64_t n_keys = pos - first + 1;
-        const int64_t kvh = h / group;
-        const float* q = &q_[t * Q + h * hd];
-        scores.resize(n_keys);
-        for (int64_t j = 0; j < n_keys; ++j) scores[j] = dot_f32(q, cache.key(il, first + j) + kvh * hd, hd) * scale;
-        softmax(scores.data(), n_keys);
-        float* out = &attn_[t * Q + h * hd];
-        std::fill_n(out, hd, 0.0f);
-        for (int64_t j = 0; j < n_keys; ++j) {
-          const float* v = cache.value(il, first + j) + kvh * hd;
-          const float s = scores[j];
-          for (int64_t d = 0; d < hd; ++d) out[d] += s * v[d];
-        }
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t t = item / cfg_.n_head, h = item % cfg_.n_head;
+      const KvCache& cache = *caches[batch[t].seq];
+      const int64_t pos = batch[t].pos;
+      // A query at position i attends to keys j with i - W < j <= i (W = sliding window).
+      const int64_t first = window > 0 ? std::max<int64_t>(0, pos - window + 1) : 0;
+      const int64_t n_keys = pos - first + 1;
+      const int64_t kvh = h / group;
+      const float* q = &q_[t * Q + h * hd];
+      scores.resize(n_keys);
+      for (int64_t j = 0; j < n_keys; ++j) scores[j] = dot_f32(q, cache.key(il, first + j) + kvh * hd, hd) * scale;
+      softmax(scores.data(), n_keys);
+      float* out = &attn_[t * Q + h * hd];
+      std::fill_n(out, hd, 0.0f);
+      for (int64_t j = 0; j < n_keys; ++j) {
+        const float* v = cache.value(il, first + j) + kvh * hd;
+        const float s = scores[j];
+        for (int64_t d = 0; d < hd; ++d) out[d] += s * v[d];
       }
     }
-  }
+  };
+  // Threads only pay off when there is enough work to share (a long context or a batch).
+  if (work > (1 << 16))
+    ThreadPool::global().parallel_for(n * cfg_.n_head, 1, attend);
+  else
+    attend(0, n * cfg_.n_head);
   matmat(l.wo.type, l.wo.data, D, Q, attn_.data(), n, proj_.data());
+  stats_.weight_bytes += l.wq.n_bytes() + l.wk.n_bytes() + l.wv.n_bytes() + l.wo.n_bytes();
 }
 
 void ForwardPass::feed_forward(int64_t il, std::span<const BatchToken> batch) {
@@ -110,6 +119,7 @@ void ForwardPass::feed_forward(int64_t il, std::span<const BatchToken> batch) {
   if (cfg_.is_moe()) {
     router_.resize(n * n_expert);
     matmat(l.router.type, l.router.data, n_expert, D, xn_.data(), n, router_.data());
+    stats_.weight_bytes += l.router.n_bytes();
     for (int64_t t = 0; t < n; ++t) route_top_k(&router_[t * n_expert], n_expert, k, &choices[t * k]);
   } else {
     for (auto& c : choices) c = {0, 1.0f};
@@ -123,6 +133,8 @@ void ForwardPass::feed_forward(int64_t il, std::span<const BatchToken> batch) {
     const int64_t m = groups.count(e);
     if (m == 0) continue;
     const ExpertWeights& ex = l.experts[e];
+    stats_.weight_bytes += ex.n_bytes();
+    stats_.expert_activations++;
     xe_.resize(m * D);
     gate_.resize(m * H);
     up_.resize(m * H);

@@ -34,6 +34,14 @@ struct BatchToken {
 using RoutingObserver = std::function<void(int64_t layer, int32_t seq, int64_t position,
                                            std::span<const ExpertChoice> choices)>;
 
+// What the forward passes have done since the last reset: for benchmarks and reports.
+struct ForwardStats {
+  int64_t passes = 0;
+  int64_t tokens = 0;
+  uint64_t weight_bytes = 0;  // bytes of weights read (each matrix counted once per pass)
+  int64_t expert_activations = 0;  // (layer, expert) pairs computed, summed over passes
+};
+
 class ForwardPass {
  public:
   explicit ForwardPass(const Model& model);
@@ -44,12 +52,15 @@ class ForwardPass {
   void run(std::span<const BatchToken> batch, std::span<KvCache* const> caches, float* logits);
 
   void set_routing_observer(RoutingObserver observer) { observer_ = std::move(observer); }
+  const ForwardStats& stats() const { return stats_; }
+  void reset_stats() { stats_ = {}; }
   const Model& model() const { return model_; }
 
  private:
   const Model& model_;
   const ModelConfig& cfg_;
   RoutingObserver observer_;
+  ForwardStats stats_;
 
   // Activations, reused between calls.
   std::vector<float> x_;       // [n x D] residual stream
