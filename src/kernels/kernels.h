@@ -15,7 +15,9 @@
 //   always take the float path.
 // Whatever the settings, matvec and matmat give the same bits for the same row and token, for any
 // batch and thread count (prefill equals incremental decoding). Results differ between levels
-// in Exact precision (vector widths change the summation order), not in Fast precision.
+// in Exact precision (vector widths change the summation order) and for float weights; Fast
+// products of quantized weights are the same bits on every level (exact integer dot products,
+// float steps specified in kernel_levels.h).
 #pragma once
 
 #include "kernels/ggml_type.h"

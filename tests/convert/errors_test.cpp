@@ -36,7 +36,10 @@ std::string quote(const std::string& s) {
 Result smoe(const std::vector<std::string>& args) {
   const std::string dir = test::temp_dir();
   std::string cmd = quote(test::smoe_binary());
-  for (const auto& a : args) cmd += " " + quote(a);
+  for (const auto& a : args) {
+    cmd += ' ';
+    cmd += quote(a);
+  }
   cmd += fmt::format(" >{0}/out 2>{0}/err </dev/null", dir);
   const int status = std::system(cmd.c_str());
   Result r;
