@@ -13,7 +13,7 @@
 #include "kernels/kernels.h"
 
 #include <benchmark/benchmark.h>
-#include <omp.h>
+#include "core/thread_pool.h"
 
 #include <time.h>
 
@@ -75,7 +75,7 @@ struct Setting {
 void apply(const Setting& s) {
   set_kernel_level(s.level);
   set_kernel_precision(s.precision);
-  omp_set_num_threads(s.threads);
+  smoe::ThreadPool::global().set_threads(s.threads);
 }
 
 double thread_cpu_seconds() {

@@ -9,7 +9,7 @@
 
 #include <cstdio>
 #include <memory>
-#include <omp.h>
+#include "core/thread_pool.h"
 
 namespace smoe::cli {
 
@@ -29,7 +29,7 @@ Command add_bench_command(CLI::App& root) {
   sub->add_flag("--json", o->json, "Print one JSON object");
   return {sub, [o]() {
             auto model = Model::load(o->compute.prepare());
-            o->bench.threads = omp_get_max_threads();
+            o->bench.threads = smoe::ThreadPool::global().threads();
             const BenchResult r = run_bench(*model, o->bench, [&](const std::string& phase) {
               if (!o->json) std::fprintf(stderr, "bench: %s...\n", phase.c_str());
             });

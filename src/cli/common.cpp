@@ -10,7 +10,6 @@
 #include <charconv>
 #include <cstring>
 #include <fstream>
-#include <omp.h>
 #include <sstream>
 
 namespace smoe::cli {
@@ -23,9 +22,7 @@ void ComputeOptions::add_to(CLI::App& app, bool with_ctx) {
 }
 
 std::string ComputeOptions::prepare() const {
-  const int n = threads > 0 ? threads : physical_core_count();
-  omp_set_num_threads(n);
-  ThreadPool::global().set_threads(n);
+  ThreadPool::global().set_threads(threads > 0 ? threads : physical_core_count());
   return resolve_model_path(model);
 }
 

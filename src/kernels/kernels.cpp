@@ -1,15 +1,16 @@
 // The kernel tables, the dispatcher and the matrix products built on them. reference_kernels()
 // is the scalar table; the products go through the level chosen once per process (CPU features,
 // SMOE_KERNELS) and the precision (SMOE_PRECISION), see kernels.h. This file owns the threads
-// (OpenMP, a static partition of the rows in multiples of the level's row tile), the per-thread
-// scratch memory and the quantized activations; the levels (kernel_levels.h) only compute.
+// (the engine's ThreadPool: a static partition of the rows in multiples of the level's row
+// tile), the per-thread scratch memory and the quantized activations; the levels
+// (kernel_levels.h) only compute.
 #include "kernels/kernels.h"
 
 #include "core/error.h"
+#include "core/thread_pool.h"
 #include "kernels/kernel_levels.h"
 #include "kernels/ref/ref_kernels.h"
 
-#include <omp.h>
 
 #include <algorithm>
 #include <array>
@@ -138,10 +139,10 @@ const kernel_impl::LevelOps& level_ops(KernelLevel level) {
 // ------------------------------------------------------------------------------------ threads
 
 // Below this many multiply-adds a product is faster on the calling thread than after waking
-// the OpenMP team.
+// the pool's workers.
 constexpr int64_t kMinParallelWork = int64_t{1} << 20;
 
-// Reusable per-thread scratch (OpenMP threads persist, so this is allocated once per size).
+// Reusable per-thread scratch (pool threads persist, so this is allocated once per size).
 void* thread_scratch(size_t bytes) {
   thread_local std::vector<uint8_t> buffer;
   if (buffer.size() < bytes + 64) buffer.resize(bytes + 64);
@@ -158,13 +159,14 @@ void for_row_ranges(const kernel_impl::LevelOps& ops, GgmlType type, int64_t n_r
   const int64_t n_tiles = (n_rows + tile - 1) / tile;
   const size_t scratch_bytes = ops.scratch_bytes(type, n_cols, n_tokens);
   const bool parallel = n_rows * n_cols * n_tokens >= kMinParallelWork && n_tiles > 1;
-#pragma omp parallel if (parallel)
-  {
-    const int64_t n_threads = omp_get_num_threads(), id = omp_get_thread_num();
-    const int64_t first = n_tiles * id / n_threads, last = n_tiles * (id + 1) / n_threads;
-    if (first < last)
-      body(first * tile, std::min(n_rows, last * tile), thread_scratch(scratch_bytes));
+  if (!parallel) {
+    body(0, n_rows, thread_scratch(scratch_bytes));
+    return;
   }
+  ThreadPool::global().run([&](int id, int n_threads) {
+    const int64_t first = n_tiles * id / n_threads, last = n_tiles * (id + 1) / n_threads;
+    if (first < last) body(first * tile, std::min(n_rows, last * tile), thread_scratch(scratch_bytes));
+  });
 }
 
 // The float path (Exact precision, or float weights).
@@ -346,11 +348,15 @@ void PreparedActivations::prepare(GgmlType type, const float* x, int64_t n_cols,
   sa_.resize(with_sa ? d_.size() : 0);
   const bool parallel = n_tokens_ * n_cols >= (int64_t{1} << 16);
   const auto& ops = level_ops(level_);
-#pragma omp parallel for schedule(static) if (parallel)
-  for (int64_t t = 0; t < n_tokens_; ++t)
-    ops.quantize_row(x + t * n_cols, n_cols, unit_, q_.data() + t * n_cols,
-                                         d_.data() + t * n_units, sums16_.data() + t * (n_cols / 16),
-                                         with_sa ? sa_.data() + t * n_units : nullptr);
+  auto quantize_tokens = [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t)
+      ops.quantize_row(x + t * n_cols, n_cols, unit_, q_.data() + t * n_cols, d_.data() + t * n_units,
+                       sums16_.data() + t * (n_cols / 16), with_sa ? sa_.data() + t * n_units : nullptr);
+  };
+  if (parallel)
+    ThreadPool::global().parallel_for(n_tokens_, 1, quantize_tokens);
+  else
+    quantize_tokens(0, n_tokens_);
   if (ops.lanes > 0 && ops.fast_rows_lanes && n_tokens_ >= ops.min_tokens_for_lanes) {
     lanes_ = ops.lanes;
     const int64_t groups = (n_tokens_ + lanes_ - 1) / lanes_;
@@ -360,11 +366,14 @@ void PreparedActivations::prepare(GgmlType type, const float* x, int64_t n_cols,
     lane_pairs_.resize(unit_ == 256 ? static_cast<size_t>(groups * lanes_ * (n_cols / 32)) : 0);
     kernel_impl::Q8Activations q{q_.data(), d_.data(), sums16_.data(), with_sa ? sa_.data() : nullptr,
                                  n_cols, n_tokens_, unit_};
-#pragma omp parallel for schedule(static) if (parallel)
-    for (int64_t g = 0; g < groups; ++g)
-      kernel_impl::fill_token_lanes(q, lanes_, g, g + 1, lane_q_.data(), lane_d_.data(),
-                                    with_sa ? lane_sa_.data() : nullptr,
-                                    unit_ == 256 ? lane_pairs_.data() : nullptr);
+    auto fill_groups = [&](int64_t begin, int64_t end) {
+      kernel_impl::fill_token_lanes(q, lanes_, begin, end, lane_q_.data(), lane_d_.data(),
+                                    with_sa ? lane_sa_.data() : nullptr, unit_ == 256 ? lane_pairs_.data() : nullptr);
+    };
+    if (parallel)
+      ThreadPool::global().parallel_for(groups, 1, fill_groups);
+    else
+      fill_groups(0, groups);
   }
 }
 

@@ -14,7 +14,7 @@
 #include "kernels/kernels.h"
 
 #include <gtest/gtest.h>
-#include <omp.h>
+#include "core/thread_pool.h"
 
 #include <bit>
 #include <cmath>
@@ -34,12 +34,12 @@ class SimdKernels : public testing::Test {
   void SetUp() override {
     level_ = kernel_level();
     precision_ = kernel_precision();
-    threads_ = omp_get_max_threads();
+    threads_ = smoe::ThreadPool::global().threads();
   }
   void TearDown() override {
     set_kernel_level(level_);
     set_kernel_precision(precision_);
-    omp_set_num_threads(threads_);
+    smoe::ThreadPool::global().set_threads(threads_);
   }
   KernelLevel level_{};
   Precision precision_{};
@@ -199,9 +199,9 @@ TEST_F(SimdKernels, ResultsDoNotDependOnThreads) {
         const auto w = random_matrix(type, n_rows, n_cols, 5);
         const auto x = test::gaussian(static_cast<size_t>(n_cols * 40), 8);
         for (int64_t n_tokens : {int64_t{1}, int64_t{6}, int64_t{40}}) {
-          omp_set_num_threads(1);
+          smoe::ThreadPool::global().set_threads(1);
           const auto one = product(type, w.data(), n_rows, n_cols, x.data(), n_tokens);
-          omp_set_num_threads(2);
+          smoe::ThreadPool::global().set_threads(2);
           const auto two = product(type, w.data(), n_rows, n_cols, x.data(), n_tokens);
           for (size_t i = 0; i < one.size(); ++i) ASSERT_EQ(bits(one[i]), bits(two[i])) << n_tokens << " tokens, " << i;
         }
