@@ -22,12 +22,6 @@ uint32_t u32(int64_t v, std::string_view what) {
   return static_cast<uint32_t>(v);
 }
 
-void write_file_type(GgufWriter& out, const QuantMix& mix) {
-  // Last, in llama-quantize's order. The quantization version is in every file llama.cpp writes
-  // but all-F32 ones.
-  if (mix.file_type != FileType::ALL_F32) out.set_u32("general.quantization_version", kQuantizationVersion);
-  out.set_u32("general.file_type", static_cast<uint32_t>(mix.file_type));
-}
 
 // A JSON file of the checkpoint directory, or null when absent or unreadable as JSON (these
 // files are optional; config.json itself was already read by the loader).
@@ -68,31 +62,12 @@ void write_hf_vocab(GgufWriter& out, const Model& model) {
       vocab.add_eos = tokenizer_config["add_eos_token"].get<bool>();
   }
 
-  std::vector<int32_t> kinds(vocab.kinds.size());
-  for (size_t i = 0; i < kinds.size(); ++i) kinds[i] = static_cast<int32_t>(vocab.kinds[i]);
-  out.set_string("tokenizer.ggml.model", "llama");
-  out.set_string("tokenizer.ggml.pre", "default");
-  out.set_string_array("tokenizer.ggml.tokens", vocab.pieces);
-  out.set_f32_array("tokenizer.ggml.scores", vocab.scores);
-  out.set_i32_array("tokenizer.ggml.token_type", kinds);
-  if (vocab.bos_id >= 0) out.set_u32("tokenizer.ggml.bos_token_id", static_cast<uint32_t>(vocab.bos_id));
-  if (vocab.eos_id >= 0) out.set_u32("tokenizer.ggml.eos_token_id", static_cast<uint32_t>(vocab.eos_id));
-  out.set_u32("tokenizer.ggml.unknown_token_id", static_cast<uint32_t>(vocab.unk_id));
-  if (vocab.pad_id >= 0) out.set_u32("tokenizer.ggml.padding_token_id", static_cast<uint32_t>(vocab.pad_id));
-  out.set_bool("tokenizer.ggml.add_bos_token", vocab.add_bos);
-  out.set_bool("tokenizer.ggml.add_eos_token", vocab.add_eos);
-  // llama.cpp assumes a space prefix for SentencePiece vocabularies; say so only when it differs.
-  if (!vocab.add_dummy_prefix) out.set_bool("tokenizer.ggml.add_space_prefix", false);
+  write_vocab(out, vocab);
 }
 
 }  // namespace
 
-void write_hf_metadata(GgufWriter& out, const Model& model, const QuantMix& mix) {
-  const ModelConfig& c = model.config();
-  std::string name = c.name;
-  if (name.empty()) name = std::filesystem::path(model.path()).lexically_normal().filename().string();
-  if (name.empty()) name = std::filesystem::path(model.path()).lexically_normal().parent_path().filename().string();
-
+void write_model_shape(GgufWriter& out, const ModelConfig& c, const std::string& name) {
   out.set_string("general.architecture", kArch);
   out.set_string("general.name", name);
   out.set_u32(arch_key("block_count"), u32(c.n_layer, "block_count"));
@@ -117,6 +92,41 @@ void write_hf_metadata(GgufWriter& out, const Model& model, const QuantMix& mix)
   if (c.sliding_window > 0) out.set_u32(arch_key("attention.sliding_window"), u32(c.sliding_window, "sliding_window"));
   out.set_u32(arch_key("vocab_size"), u32(c.vocab, "vocab_size"));
   out.set_u32(arch_key("rope.dimension_count"), u32(c.rope_dim, "rope.dimension_count"));
+}
+
+void write_vocab(GgufWriter& out, const Vocab& vocab) {
+  std::vector<int32_t> kinds(vocab.kinds.size());
+  for (size_t i = 0; i < kinds.size(); ++i) kinds[i] = static_cast<int32_t>(vocab.kinds[i]);
+  out.set_string("tokenizer.ggml.model", "llama");
+  out.set_string("tokenizer.ggml.pre", "default");
+  out.set_string_array("tokenizer.ggml.tokens", vocab.pieces);
+  out.set_f32_array("tokenizer.ggml.scores", vocab.scores);
+  out.set_i32_array("tokenizer.ggml.token_type", kinds);
+  if (vocab.bos_id >= 0) out.set_u32("tokenizer.ggml.bos_token_id", static_cast<uint32_t>(vocab.bos_id));
+  if (vocab.eos_id >= 0) out.set_u32("tokenizer.ggml.eos_token_id", static_cast<uint32_t>(vocab.eos_id));
+  out.set_u32("tokenizer.ggml.unknown_token_id", static_cast<uint32_t>(vocab.unk_id));
+  if (vocab.pad_id >= 0) out.set_u32("tokenizer.ggml.padding_token_id", static_cast<uint32_t>(vocab.pad_id));
+  out.set_bool("tokenizer.ggml.add_bos_token", vocab.add_bos);
+  out.set_bool("tokenizer.ggml.add_eos_token", vocab.add_eos);
+  // llama.cpp assumes a space prefix for SentencePiece vocabularies; say so only when it differs.
+  if (!vocab.add_dummy_prefix) out.set_bool("tokenizer.ggml.add_space_prefix", false);
+}
+
+void write_file_type(GgufWriter& out, const QuantMix& mix) {
+  // Last, in llama-quantize's order. The quantization version is in every file llama.cpp writes
+  // but all-F32 ones.
+  if (mix.file_type != FileType::ALL_F32) out.set_u32("general.quantization_version", kQuantizationVersion);
+  out.set_u32("general.file_type", static_cast<uint32_t>(mix.file_type));
+}
+
+
+void write_hf_metadata(GgufWriter& out, const Model& model, const QuantMix& mix) {
+  const ModelConfig& c = model.config();
+  std::string name = c.name;
+  if (name.empty()) name = std::filesystem::path(model.path()).lexically_normal().filename().string();
+  if (name.empty()) name = std::filesystem::path(model.path()).lexically_normal().parent_path().filename().string();
+
+  write_model_shape(out, c, name);
   write_hf_vocab(out, model);
   write_file_type(out, mix);
 }
