@@ -254,3 +254,19 @@ TEST(Cli, PerplexityAndRoutes) {
 
 }  // namespace
 }  // namespace smoe
+
+namespace smoe {
+namespace {
+
+TEST(Cli, RunWithoutModelUsesTheBundledModel) {
+  Result r = smoe({"run", "-p", "And it came to pass", "-n", "16", "--seed", "1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_GT(r.out.size(), 16u);
+  EXPECT_TRUE(contains(r.err, "tokens/s")) << r.err;
+  Result info = smoe({"info", "--json"});
+  ASSERT_EQ(info.exit_code, 0) << info.err;
+  EXPECT_TRUE(contains(nlohmann::json::parse(info.out)["path"].get<std::string>(), "smoe-mixtral-tiny"));
+}
+
+}  // namespace
+}  // namespace smoe
