@@ -17,6 +17,12 @@
 namespace smoe::cli {
 namespace {
 
+// "smoe-mixtral-tiny" for "models/smoe-mixtral-tiny/", "m.gguf" for "/x/m.gguf".
+std::string display_name(const std::string& path) {
+  const std::filesystem::path p = std::filesystem::path(path).lexically_normal();
+  return p.has_filename() ? p.filename().string() : p.parent_path().filename().string();
+}
+
 void write_file(const std::string& path, const std::string& content) {
   std::ofstream f(path, std::ios::binary);
   if (!f || !(f << content) || !f.flush()) fail("cannot write '{}': {}", path, std::strerror(errno));
@@ -46,7 +52,7 @@ Command add_routes_command(CLI::App& root) {
   return {sub, [o]() {
             auto model = Model::load(o->compute.prepare());
             const ModelConfig& c = model->config();
-            if (!c.is_moe()) fail("'{}' is a dense model: it has no router to analyze", o->compute.model);
+            if (!c.is_moe()) fail("'{}' is a dense model: it has no router to analyze", model->path());
             if (o->window > c.context_length) fail("--ctx {} exceeds the model's context length {}", o->window, c.context_length);
             const Tokenizer& tok = model->tokenizer();
             std::vector<int32_t> tokens = tok.encode(read_text_file(o->file), false);
@@ -77,7 +83,7 @@ Command add_routes_command(CLI::App& root) {
             std::string base = o->output;
             if (base.size() > 5 && base.ends_with(".json")) base.resize(base.size() - 5);
             write_file(base + ".json", routing_report_json(trace, stats, !o->no_trace).dump(1) + "\n");
-            const std::string title = fmt::format("Routing of {} on {}", std::filesystem::path(o->compute.model).filename().string(),
+            const std::string title = fmt::format("Routing of {} on {}", display_name(model->path()),
                                                   std::filesystem::path(o->file).filename().string());
             write_file(base + ".svg", routing_report_svg(trace, stats, title));
             const std::string table = routing_report_table(trace, stats);
