@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -18,7 +19,7 @@ Command add_perplexity_command(CLI::App& root) {
   struct Options {
     ComputeOptions compute;
     std::string file;
-    int64_t window = 512;
+    int64_t window = 0;  // 0: 512, or the model's context if shorter
     int64_t max_windows = 0;
     bool json = false;
   };
@@ -27,11 +28,12 @@ Command add_perplexity_command(CLI::App& root) {
       "perplexity", "Perplexity on a text: non-overlapping windows, the second half of each scored (as llama.cpp)");
   o->compute.add_to(*sub, false);
   sub->add_option("-f,--file", o->file, "Text file")->required();
-  sub->add_option("--ctx", o->window, "Window size in tokens")->capture_default_str()->check(CLI::Range(4, 1 << 20));
+  sub->add_option("--ctx", o->window, "Window size in tokens (default: 512, or the model's context if shorter)")->check(CLI::Range(4, 1 << 20));
   sub->add_option("--chunks", o->max_windows, "Score at most this many windows (0: all)")->check(CLI::NonNegativeNumber);
   sub->add_flag("--json", o->json, "Print the result as one JSON object");
   return {sub, [o]() {
             auto model = Model::load(o->compute.prepare());
+            if (o->window == 0) o->window = std::min<int64_t>(512, model->config().context_length);
             const std::string text = read_text_file(o->file);
             const auto tokens = model->tokenizer().encode(text, model->tokenizer().vocab().add_bos);
             ProgressBar bar("perplexity");

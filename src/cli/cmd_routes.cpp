@@ -34,7 +34,7 @@ Command add_routes_command(CLI::App& root) {
   struct Options {
     ComputeOptions compute;
     std::string file, output;
-    int64_t window = 512;
+    int64_t window = 0;  // 0: 512, or the model's context if shorter
     int64_t max_tokens = 0;
     bool no_trace = false;
   };
@@ -43,15 +43,14 @@ Command add_routes_command(CLI::App& root) {
   o->compute.add_to(*sub, false);
   sub->add_option("-f,--file", o->file, "Text file")->required();
   sub->add_option("-o,--output", o->output, "Output name: writes NAME.json and NAME.svg")->required();
-  sub->add_option("--ctx", o->window, "Window size in tokens (each window starts with BOS)")
-      ->capture_default_str()
-      ->check(CLI::Range(2, 1 << 20));
+  sub->add_option("--ctx", o->window, "Window size in tokens (each window starts with BOS) (default: 512, or the model's context if shorter)")->check(CLI::Range(2, 1 << 20));
   sub->add_option("--max-tokens", o->max_tokens, "Analyze at most this many text tokens (0: all)")
       ->check(CLI::NonNegativeNumber);
   sub->add_flag("--no-trace", o->no_trace, "Leave the per-token trace out of the JSON");
   return {sub, [o]() {
             auto model = Model::load(o->compute.prepare());
             const ModelConfig& c = model->config();
+            if (o->window == 0) o->window = std::min<int64_t>(512, c.context_length);
             if (!c.is_moe()) fail("'{}' is a dense model: it has no router to analyze", model->path());
             if (o->window > c.context_length) fail("--ctx {} exceeds the model's context length {}", o->window, c.context_length);
             const Tokenizer& tok = model->tokenizer();
