@@ -1,4 +1,5 @@
 // The smoe command line as a user drives it: exit codes, error lines, outputs of each command.
+#include "support/run_smoe.h"
 #include "support/test_paths.h"
 
 #include <gtest/gtest.h>
@@ -7,37 +8,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <sys/wait.h>
 
 namespace smoe {
 namespace {
 
-struct Result {
-  int exit_code = -1;  // -1: killed by a signal (a crash)
-  std::string out, err;
-};
+using Result = test::RunResult;
+using test::contains;
 
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-Result smoe(const std::vector<std::string>& args) {
-  const std::string dir = test::temp_dir();
-  std::string cmd = quote(test::smoe_binary());
-  for (const auto& a : args) cmd += " " + quote(a);
-  cmd += " >" + dir + "/out 2>" + dir + "/err </dev/null";
-  const int status = std::system(cmd.c_str());
-  Result r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream o(dir + "/out"), e(dir + "/err");
-  r.out.assign(std::istreambuf_iterator<char>(o), {});
-  r.err.assign(std::istreambuf_iterator<char>(e), {});
-  return r;
-}
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+Result smoe(const std::vector<std::string>& args) { return test::run_smoe(args); }
 
 TEST(Cli, HelpAndUsageErrors) {
   EXPECT_EQ(smoe({"--help"}).exit_code, 0);
@@ -164,21 +142,6 @@ TEST(Cli, LogitsBatchEqualsIncrementalAndRunGenerates) {
 namespace smoe {
 namespace {
 
-Result smoe_with_input(const std::vector<std::string>& args, const std::string& input) {
-  const std::string dir = test::temp_dir();
-  std::ofstream(dir + "/in") << input;
-  std::string cmd = quote(test::smoe_binary());
-  for (const auto& a : args) cmd += " " + quote(a);
-  cmd += " >" + dir + "/out 2>" + dir + "/err <" + dir + "/in";
-  const int status = std::system(cmd.c_str());
-  Result r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream o(dir + "/out"), e(dir + "/err");
-  r.out.assign(std::istreambuf_iterator<char>(o), {});
-  r.err.assign(std::istreambuf_iterator<char>(e), {});
-  return r;
-}
-
 TEST(Cli, ChatTokenizeReproducesTheSampleFromAnyTokenizerSource) {
   SMOE_REQUIRE_SHARED();
   const std::string messages = test::shared_path("tokenizer/mixtral-v1-chat-sample.messages.json");
@@ -203,15 +166,15 @@ TEST(Cli, ChatTokenizeReproducesTheSampleFromAnyTokenizerSource) {
 TEST(Cli, ChatAnswersEachTurnAndKeepsTheConversation) {
   SMOE_REQUIRE_SHARED();
   const std::string model = test::shared_path("hf/hf-mixtral-micro");
-  Result r = smoe_with_input({"chat", "-m", model, "-n", "5", "--temp", "0", "--system", "Be brief."},
+  Result r = test::run_smoe({"chat", "-m", model, "-n", "5", "--temp", "0", "--system", "Be brief."},
                              "Hello there\n\nHow are you?\n");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 2) << r.out;  // one reply line per turn
-  Result again = smoe_with_input({"run", "--chat", "-m", model, "-n", "5", "--temp", "0", "--system", "Be brief."},
+  Result again = test::run_smoe({"run", "--chat", "-m", model, "-n", "5", "--temp", "0", "--system", "Be brief."},
                                  "Hello there\nHow are you?\n/exit\nignored\n");
   EXPECT_EQ(again.exit_code, 0) << again.err;
   EXPECT_EQ(r.out, again.out);
-  Result full = smoe_with_input({"chat", "-m", model, "--ctx", "24", "-n", "4"}, std::string(200, 'x') + " words words words\n");
+  Result full = test::run_smoe({"chat", "-m", model, "--ctx", "24", "-n", "4"}, std::string(200, 'x') + " words words words\n");
   EXPECT_EQ(full.exit_code, 1);
   EXPECT_TRUE(contains(full.err, "context")) << full.err;
 }

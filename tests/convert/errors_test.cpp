@@ -3,6 +3,7 @@
 // command's normal output.
 #include "convert_test_util.h"
 #include "core/error.h"
+#include "support/run_smoe.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -10,47 +11,16 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <sys/wait.h>
 
 namespace smoe {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int exit_code = -1;
-  std::string out, err;
-};
+using Result = test::RunResult;
+using test::contains;
 
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) {
-    if (c == '\'')
-      q += "'\\''";
-    else
-      q += c;
-  }
-  return q + "'";
-}
-
-Result smoe(const std::vector<std::string>& args) {
-  const std::string dir = test::temp_dir();
-  std::string cmd = quote(test::smoe_binary());
-  for (const auto& a : args) {
-    cmd += ' ';
-    cmd += quote(a);
-  }
-  cmd += fmt::format(" >{0}/out 2>{0}/err </dev/null", dir);
-  const int status = std::system(cmd.c_str());
-  Result r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream o(dir + "/out"), e(dir + "/err");
-  r.out.assign(std::istreambuf_iterator<char>(o), {});
-  r.err.assign(std::istreambuf_iterator<char>(e), {});
-  return r;
-}
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+Result smoe(const std::vector<std::string>& args) { return test::run_smoe(args); }
 
 // One "error: ..." line containing `message`, exit status 1, and no output file.
 void expect_clean_failure(const std::vector<std::string>& args, const std::string& message, const std::string& out) {
