@@ -47,23 +47,11 @@ int run_interactive_chat(const ComputeOptions& compute, const GenerationFlags& f
       fail("the conversation is longer than the context ({} tokens); start again or raise --ctx", session.n_ctx());
     first_turn = false;
 
-    StreamingDecoder decoder(tok);
     int32_t last = -1;
     GenerateOptions options;
     options.max_tokens = flags.n_predict;
     options.stop_at_eos = true;
-    GenerationStats stats = generate(session, sampler, turn, options, [&](int32_t token) {
-      last = token;
-      if (token == tok.eos_id()) return true;
-      const std::string piece = decoder.push(token);
-      std::fwrite(piece.data(), 1, piece.size(), stdout);
-      std::fflush(stdout);
-      return true;
-    });
-    const std::string rest = decoder.finish();
-    std::fwrite(rest.data(), 1, rest.size(), stdout);
-    std::fputc('\n', stdout);
-    std::fflush(stdout);
+    const GenerationStats stats = stream_generation(session, sampler, turn, options, &last);
     // Close the assistant turn in the cache as the format does: reply tokens, then EOS. The last
     // sampled token has not been computed yet.
     std::vector<int32_t> closing;

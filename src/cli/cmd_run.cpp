@@ -48,21 +48,10 @@ Command add_run_command(CLI::App& root) {
             if (static_cast<int64_t>(prompt.size()) >= session.n_ctx())
               fail("the prompt has {} tokens, more than the context size {} allows", prompt.size(), session.n_ctx());
             Sampler sampler(o->gen.sampling);
-            StreamingDecoder decoder(tok);
             GenerateOptions options;
             options.max_tokens = o->gen.n_predict;
             options.stop_at_eos = !o->gen.ignore_eos;
-            GenerationStats stats = generate(session, sampler, prompt, options, [&](int32_t token) {
-              if (token == tok.eos_id() && !o->gen.ignore_eos) return true;
-              const std::string piece = decoder.push(token);
-              std::fwrite(piece.data(), 1, piece.size(), stdout);
-              std::fflush(stdout);
-              return true;
-            });
-            const std::string rest = decoder.finish();
-            std::fwrite(rest.data(), 1, rest.size(), stdout);
-            std::fputc('\n', stdout);
-            std::fflush(stdout);
+            const GenerationStats stats = stream_generation(session, sampler, prompt, options);
             std::fprintf(stderr,
                          "prompt: %lld tokens in %.3f s (%.1f tokens/s) | generation: %lld tokens in %.3f s "
                          "(%.1f tokens/s) | finish: %s\n",

@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "runtime/generate.h"
 #include "runtime/sampler.h"
 
 #include <functional>
@@ -47,6 +48,12 @@ struct GenerationFlags {
   bool ignore_eos = false;
   void add_to(CLI::App& app, int64_t default_n_predict);
 };
+
+// Generates from `prompt`, streaming the text to stdout as it completes and ending it with a
+// newline; the end-of-sequence token is not printed when it stops the generation. `last_token`
+// receives the last sampled token (not yet computed by the session).
+GenerationStats stream_generation(Session& session, Sampler& sampler, const std::vector<int32_t>& prompt,
+                                  const GenerateOptions& options, int32_t* last_token = nullptr);
 
 // The interactive chat loop (smoe chat, smoe run --chat): reads user turns from stdin until EOF
 // or /exit, keeping the conversation in the KV cache between turns.

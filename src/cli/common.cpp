@@ -7,6 +7,7 @@
 #include "runtime/default_model.h"
 
 #include <cerrno>
+#include <cstdio>
 #include <charconv>
 #include <cstring>
 #include <fstream>
@@ -39,6 +40,25 @@ void GenerationFlags::add_to(CLI::App& app, int64_t default_n_predict) {
   app.add_option("--repeat-last-n", sampling.repeat_last_n, "How many recent tokens the penalty looks at")->capture_default_str();
   app.add_option("--seed", sampling.seed, "Random seed (same seed, same text)")->capture_default_str();
   app.add_flag("--ignore-eos", ignore_eos, "Keep generating past the end-of-sequence token");
+}
+
+GenerationStats stream_generation(Session& session, Sampler& sampler, const std::vector<int32_t>& prompt,
+                                  const GenerateOptions& options, int32_t* last_token) {
+  const Tokenizer& tok = session.model().tokenizer();
+  StreamingDecoder decoder(tok);
+  GenerationStats stats = generate(session, sampler, prompt, options, [&](int32_t token) {
+    if (last_token) *last_token = token;
+    if (token == tok.eos_id() && options.stop_at_eos) return true;
+    const std::string piece = decoder.push(token);
+    std::fwrite(piece.data(), 1, piece.size(), stdout);
+    std::fflush(stdout);
+    return true;
+  });
+  const std::string rest = decoder.finish();
+  std::fwrite(rest.data(), 1, rest.size(), stdout);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+  return stats;
 }
 
 std::vector<int32_t> parse_id_list(const std::string& text) {
