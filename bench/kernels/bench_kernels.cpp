@@ -126,23 +126,30 @@ void bench_matmat(benchmark::State& state, GgmlType type, Setting s) {
   state.counters["GFLOP/s_cpu"] = flops / 1e9 / cpu;
 }
 
-// Read bandwidth: threads summing disjoint halves of a 1 GiB buffer.
+// Read bandwidth: the engine's pool threads summing disjoint parts of a 1 GiB buffer.
 void bench_memory_read(benchmark::State& state) {
   const int threads = static_cast<int>(state.range(0));
-  constexpr size_t kBytes = size_t{1} << 30;
+  constexpr size_t kWords = (size_t{1} << 30) / 8;
   static std::unique_ptr<uint64_t[]> buffer;
   if (!buffer) {
-    buffer.reset(new uint64_t[kBytes / 8]);
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < kBytes / 8; ++i) buffer[i] = i;
+    buffer.reset(new uint64_t[kWords]);
+    for (size_t i = 0; i < kWords; ++i) buffer[i] = i;
   }
+  ThreadPool& pool = ThreadPool::global();
+  pool.set_threads(threads);
+  std::vector<uint64_t> totals(static_cast<size_t>(threads));
   for (auto _ : state) {
-    uint64_t total = 0;
-#pragma omp parallel for schedule(static) num_threads(threads) reduction(+ : total)
-    for (size_t i = 0; i < kBytes / 8; ++i) total += buffer[i];
-    benchmark::DoNotOptimize(total);
+    pool.run([&](int t, int n) {
+      const size_t begin = kWords * static_cast<size_t>(t) / static_cast<size_t>(n);
+      const size_t end = kWords * static_cast<size_t>(t + 1) / static_cast<size_t>(n);
+      uint64_t acc[8] = {};
+      for (size_t i = begin; i + 8 <= end; i += 8)
+        for (int k = 0; k < 8; ++k) acc[k] += buffer[i + k];
+      totals[static_cast<size_t>(t)] = acc[0] + acc[1] + acc[2] + acc[3] + acc[4] + acc[5] + acc[6] + acc[7];
+    });
+    benchmark::DoNotOptimize(totals.data());
   }
-  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(kBytes) * state.iterations() / 1e9,
+  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(kWords * 8) * state.iterations() / 1e9,
                                              benchmark::Counter::kIsRate);
 }
 

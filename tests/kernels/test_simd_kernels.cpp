@@ -79,7 +79,7 @@ std::vector<uint8_t> random_matrix(GgmlType type, int64_t n_rows, int64_t n_cols
 std::vector<int64_t> lengths(GgmlType type) {
   const int64_t block = type_info(type).block_size;
   if (block == 1) return {1, 15, 16, 17, 100, 256, 300, 1029};
-  if (block == 32) return {32, 96, 224, 288, 544, 1056};
+  if (block == 32) return {32, 96, 128, 224, 288, 544, 1056, 2048};  // 128, 2048: Q8_0 decode in unit pairs
   return {256, 768, 1280};
 }
 
