@@ -3,7 +3,7 @@
 
 #include "core/thread_pool.h"
 #include "kernels/kernels.h"
-#include "kernels/vec.h"
+#include "model/attention.h"
 #include "model/ops.h"
 
 #include <algorithm>
@@ -75,36 +75,24 @@ void ForwardPass::attention(int64_t il, std::span<const BatchToken> batch, std::
   const int64_t group = cfg_.n_head / cfg_.n_kv_head;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const int64_t window = cfg_.sliding_window;
-  // Each (token, head) pair is independent and computed the same way whatever the batch, which
-  // keeps prefill, incremental decoding and batched decoding bit-identical.
+  // Each (token, KV head) item is independent, and its heads' results do not depend on the
+  // batch (attention.h), which keeps prefill, incremental and batched decoding bit-identical.
   auto attend = [&](int64_t begin, int64_t end) {
-    std::vector<float> scores;
+    thread_local AttentionScratch scratch;
     for (int64_t item = begin; item < end; ++item) {
-      const int64_t t = item / cfg_.n_head, h = item % cfg_.n_head;
-      const KvCache& cache = *caches[batch[t].seq];
+      const int64_t t = item / cfg_.n_kv_head, kvh = item % cfg_.n_kv_head;
       const int64_t pos = batch[t].pos;
       // A query at position i attends to keys j with i - W < j <= i (W = sliding window).
       const int64_t first = window > 0 ? std::max<int64_t>(0, pos - window + 1) : 0;
-      const int64_t n_keys = pos - first + 1;
-      const int64_t kvh = h / group;
-      const float* q = &q_[t * Q + h * hd];
-      scores.resize(n_keys);
-      for (int64_t j = 0; j < n_keys; ++j) scores[j] = dot_f32(q, cache.key(il, first + j) + kvh * hd, hd) * scale;
-      softmax(scores.data(), n_keys);
-      float* out = &attn_[t * Q + h * hd];
-      std::fill_n(out, hd, 0.0f);
-      for (int64_t j = 0; j < n_keys; ++j) {
-        const float* v = cache.value(il, first + j) + kvh * hd;
-        const float s = scores[j];
-        for (int64_t d = 0; d < hd; ++d) out[d] += s * v[d];
-      }
+      attend_kv_group(&q_[t * Q + kvh * group * hd], group, hd, *caches[batch[t].seq], il, kvh * hd, first, pos,
+                      scale, &attn_[t * Q + kvh * group * hd], scratch);
     }
   };
   // Threads only pay off when there is enough work to share (a long context or a batch).
   if (work > (1 << 16))
-    ThreadPool::global().parallel_for(n * cfg_.n_head, 1, attend);
+    ThreadPool::global().parallel_for(n * cfg_.n_kv_head, 1, attend);
   else
-    attend(0, n * cfg_.n_head);
+    attend(0, n * cfg_.n_kv_head);
   matmat(l.wo.type, l.wo.data, D, Q, attn_.data(), n, proj_.data());
   stats_.weight_bytes += l.wq.n_bytes() + l.wk.n_bytes() + l.wv.n_bytes() + l.wo.n_bytes();
 }

@@ -64,7 +64,9 @@ TEST(HfToGguf, SameLogitsShapeAndVocabulary) {
     const double diff = test::max_abs_diff(expected, from_f32);
     std::printf("[hf->gguf] %-18s max|logit diff| F32 %.3g, BF16 %.3g\n", c.name.c_str(), diff,
                 test::max_abs_diff(expected, from_bf16));
-    EXPECT_LT(diff, 1e-5);
+    // Two float32 computations of the same weights; the GGUF's permuted RoPE layout changes the
+    // rounding (each is within 1e-5 of the float64 reference, see tests/model/hf_test.cpp).
+    EXPECT_LT(diff, 3e-5);
     // The BF16 file holds the checkpoint's own bf16 values, so it computes exactly what the F32
     // file (their exact widening) computes.
     EXPECT_EQ(from_bf16, from_f32);
