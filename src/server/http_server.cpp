@@ -138,7 +138,8 @@ void HttpServer::add_routes() {
       } catch (const ApiError& e) {
         send_error(res, e);
       }
-      metrics_.count_request(endpoint_name(endpoint), res.status);
+      // A stream's status is set by httplib after the handler returns: it is 200.
+      metrics_.count_request(endpoint_name(endpoint), res.status > 0 ? res.status : 200);
     });
   }
 }
