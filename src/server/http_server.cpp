@@ -58,6 +58,8 @@ HttpServer::HttpServer(const Model& model, Scheduler& scheduler, Metrics& metric
   const int threads = options_.threads > 0 ? options_.threads : scheduler.parallel() + scheduler.max_queue() + 4;
   http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   http_->set_payload_max_length(options_.max_body_bytes);
+  // Idle keep-alive connections hold a handler thread and delay shutdown by this much.
+  http_->set_keep_alive_timeout(2);
   add_routes();
 }
 

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# ctest entry: the OpenAI-client tests of smoe serve (node --test). Usage: run_tests.sh SMOE_BINARY
+# Skips (exit 77) with a message when Node or the npm packages are unavailable, except in CI
+# (CI=true), where that is a failure: .ci/run installs them, so CI really runs these tests.
+set -uo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+export SMOE_BINARY="$1"
+skip() {
+  echo "SKIPPED: $1"
+  [ "${CI:-}" = "true" ] && exit 1
+  exit 77
+}
+command -v node >/dev/null 2>&1 || skip "node is not installed (tools/install-deps.sh installs it)"
+"$here/setup.sh" || skip "the npm packages could not be installed (tests/server/js/setup.sh)"
+exec node --test --test-concurrency=1 "$here"/*.test.mjs
