@@ -1,6 +1,7 @@
 // The chat page: plain HTML, CSS and JavaScript with no build step. It keeps the conversation in
 // the page, streams each reply from /v1/chat/completions, shows the generation speed, and asks
 // for the smoe_routing extension to draw which experts each layer chose for the latest token.
+// Opened as /?q=TEXT it asks TEXT right away.
 #include "server/chat_page.h"
 
 namespace smoe::server {
@@ -172,7 +173,9 @@ $("input").addEventListener("keydown", (ev) => {
   if (ev.key === "Enter" && !ev.shiftKey) { ev.preventDefault(); $("form").requestSubmit(); }
 });
 $("reset").addEventListener("click", () => { conversation.length = 0; $("log").innerHTML = ""; });
-loadModel();
+// "/?q=TEXT" opens the page and asks TEXT at once (a link to a question; also how the page is tested).
+const question = new URLSearchParams(location.search).get("q");
+loadModel().then(() => { if (question) send(question); });
 </script>
 </body>
 </html>

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# ctest entry: the OpenAI-client tests of smoe serve (node --test). Usage: run_tests.sh SMOE_BINARY
+# ctest entry: the tests of smoe serve with the OpenAI npm client and the chat page in headless
+# Chromium (node --test; WebSocket for the DevTools protocol). Usage: run_tests.sh SMOE_BINARY
 # Skips (exit 77) with a message when Node or the npm packages are unavailable, except in CI
 # (CI=true), where that is a failure: .ci/run installs them, so CI really runs these tests.
 set -uo pipefail
@@ -12,4 +13,4 @@ skip() {
 }
 command -v node >/dev/null 2>&1 || skip "node is not installed (tools/install-deps.sh installs it)"
 "$here/setup.sh" || skip "the npm packages could not be installed (tests/server/js/setup.sh)"
-exec node --test --test-concurrency=1 "$here"/*.test.mjs
+exec node --experimental-websocket --test --test-concurrency=1 "$here"/*.test.mjs
