@@ -49,6 +49,7 @@ Command add_serve_command(CLI::App& root) {
             sigemptyset(&signals);
             sigaddset(&signals, SIGINT);
             sigaddset(&signals, SIGTERM);
+            sigaddset(&signals, SIGUSR1);  // internal: wakes the signal thread when it should end
             pthread_sigmask(SIG_BLOCK, &signals, nullptr);
             std::signal(SIGPIPE, SIG_IGN);  // a client that hung up is a failed write, not a dead server
 
@@ -61,23 +62,35 @@ Command add_serve_command(CLI::App& root) {
             const int port = http.bind();
             scheduler.start();
 
+            // The first signal drains (in its own thread, so that a second signal can still be heard);
+            // a second one exits at once without waiting for the requests in flight.
+            std::thread drainer;
             std::thread signal_waiter([&] {
               int received = 0;
               sigwait(&signals, &received);
-              if (received == SIGINT || received == SIGTERM) {
-                std::fprintf(stderr, "smoe serve: %s, finishing the requests in flight\n",
-                             received == SIGINT ? "interrupted" : "terminated");
+              if (received != SIGINT && received != SIGTERM) return http.stop();  // woken to end
+              std::fprintf(stderr, "smoe serve: %s, finishing the requests in flight (again to quit now)\n",
+                           received == SIGINT ? "interrupted" : "terminated");
+              const pthread_t self = pthread_self();
+              drainer = std::thread([&, self] {
                 scheduler.drain();
+                http.stop();
+                pthread_kill(self, SIGUSR1);  // the drain is over: stop waiting for a second signal
+              });
+              sigwait(&signals, &received);
+              if (received != SIGUSR1) {
+                std::fprintf(stderr, "smoe serve: quitting without finishing the requests in flight\n");
+                std::_Exit(130);
               }
-              http.stop();
             });
             std::printf("smoe serve: model %s, %d slots of %lld tokens, listening on http://%s:%d\n",
                         http.model_id().c_str(), o->scheduler.parallel, static_cast<long long>(scheduler.n_ctx()),
                         o->http.host.c_str(), port);
             std::fflush(stdout);
             const bool ok = http.listen();
-            if (!ok) pthread_kill(signal_waiter.native_handle(), SIGTERM);  // wake it to finish
+            if (!ok) pthread_kill(signal_waiter.native_handle(), SIGUSR1);
             signal_waiter.join();
+            if (drainer.joinable()) drainer.join();
             if (!ok) fail("the HTTP server stopped with an error");
             std::fprintf(stderr, "smoe serve: stopped\n");
             return 0;
