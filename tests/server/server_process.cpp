@@ -64,8 +64,12 @@ std::string ServerProcess::url(const std::string& path) const {
 }
 
 int ServerProcess::stop() {
+  if (pid_ > 0) ::kill(pid_, SIGTERM);
+  return wait();
+}
+
+int ServerProcess::wait() {
   if (pid_ <= 0) return -1;
-  ::kill(pid_, SIGTERM);
   const int status = wait_for(pid_);
   pid_ = -1;
   return status;

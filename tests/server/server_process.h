@@ -24,6 +24,8 @@ class ServerProcess {
   std::string url(const std::string& path) const;
   // SIGTERM, then waits: the exit status, or -1 if it died of a signal.
   int stop();
+  // Waits for the process to end by itself (after a signal the test sent): as stop().
+  int wait();
 
  private:
   pid_t pid_ = -1;
