@@ -7,6 +7,7 @@
 #include "runtime/default_model.h"
 #include "runtime/generate.h"
 #include "server/scheduler.h"
+#include "support/test_paths.h"
 
 #include <gtest/gtest.h>
 
@@ -44,9 +45,10 @@ Outcome collect(GenerationJob& job) {
   }
 }
 
-std::shared_ptr<GenerationJob> make_job(const std::string& prompt, int64_t max_tokens, SamplerParams sampling) {
+std::shared_ptr<GenerationJob> make_job(const std::string& prompt, int64_t max_tokens, SamplerParams sampling,
+                                        const Model& model = bundled_model()) {
   auto job = std::make_shared<GenerationJob>();
-  job->prompt = bundled_model().tokenizer().encode(prompt, true);
+  job->prompt = model.tokenizer().encode(prompt, true);
   job->max_tokens = max_tokens;
   job->sampling = sampling;
   return job;
@@ -59,8 +61,8 @@ SamplerParams greedy() {
 }
 
 // The reference: the same request through Session::eval and generate(), alone.
-std::vector<int32_t> solo_tokens(const std::vector<int32_t>& prompt, int64_t max_tokens, SamplerParams sampling) {
-  const Model& model = bundled_model();
+std::vector<int32_t> solo_tokens(const Model& model, const std::vector<int32_t>& prompt, int64_t max_tokens,
+                                 SamplerParams sampling) {
   Session session(model);
   Sampler sampler(sampling);
   GenerateOptions options;
@@ -73,11 +75,11 @@ std::vector<int32_t> solo_tokens(const std::vector<int32_t>& prompt, int64_t max
   return tokens;
 }
 
-TEST(Scheduler, OutputIsTheSameAloneAndBatched) {
+// Eight requests on three slots, with a small prefill chunk so long prompts take several steps
+// while other requests decode: each request's tokens equal its solo run.
+void expect_batched_equals_solo(const Model& model) {
   Metrics metrics;
-  // Three slots for eight requests, and a small prefill chunk so long prompts take several steps
-  // while other requests decode.
-  Scheduler scheduler(bundled_model(), {.parallel = 3, .max_queue = 16, .ctx = 0, .prefill_chunk = 8}, metrics);
+  Scheduler scheduler(model, {.parallel = 3, .max_queue = 16, .ctx = 0, .prefill_chunk = 8}, metrics);
   const std::vector<std::string> prompts = {
       "It is a truth universally acknowledged",
       "In the beginning",
@@ -97,16 +99,16 @@ TEST(Scheduler, OutputIsTheSameAloneAndBatched) {
       sampling.top_k = 40;
       sampling.seed = 1000 + i;
     }
-    jobs.push_back(make_job(prompts[i], 20 + static_cast<int64_t>(i), sampling));
+    jobs.push_back(make_job(prompts[i], 20 + static_cast<int64_t>(i), sampling, model));
     ASSERT_EQ(scheduler.submit(jobs.back()), Admission::Accepted);
   }
   scheduler.start();
   for (size_t i = 0; i < jobs.size(); ++i) {
     const Outcome o = collect(*jobs[i]);
     ASSERT_TRUE(o.final.error.empty()) << o.final.error;
-    const auto expected = solo_tokens(jobs[i]->prompt, jobs[i]->max_tokens, jobs[i]->sampling);
+    const auto expected = solo_tokens(model, jobs[i]->prompt, jobs[i]->max_tokens, jobs[i]->sampling);
     EXPECT_EQ(o.tokens, expected) << "request " << i << ": " << prompts[i];
-    EXPECT_EQ(o.text, bundled_model().tokenizer().decode(expected)) << i;
+    EXPECT_EQ(o.text, model.tokenizer().decode(expected)) << i;
     EXPECT_EQ(o.final.completion_tokens, static_cast<int64_t>(expected.size()));
     EXPECT_EQ(o.final.prompt_tokens, static_cast<int64_t>(jobs[i]->prompt.size()));
     EXPECT_EQ(o.final.finish_reason, static_cast<int64_t>(expected.size()) == jobs[i]->max_tokens ? "length" : "stop");
@@ -121,6 +123,18 @@ TEST(Scheduler, OutputIsTheSameAloneAndBatched) {
   const double steps = value_after("smoe_decode_batch_size_count ");
   EXPECT_GE(single, 0) << m;
   EXPECT_GT(steps, single) << m;
+}
+
+TEST(Scheduler, OutputIsTheSameAloneAndBatched) { expect_batched_equals_solo(bundled_model()); }
+
+// The reference models of ../shared: F32 (exact arithmetic) and a K-quant mix.
+TEST(Scheduler, OutputIsTheSameAloneAndBatchedOnReferenceModels) {
+  SMOE_REQUIRE_SHARED();
+  for (const char* name : {"golden/micro-f32.gguf", "golden/small-q4_k_m.gguf"}) {
+    SCOPED_TRACE(name);
+    const auto model = Model::load(test::shared_path(name));
+    expect_batched_equals_solo(*model);
+  }
 }
 
 TEST(Scheduler, StopStringEndsTheTextBeforeIt) {
