@@ -60,7 +60,10 @@ async function connect(wsUrl) {
   };
 }
 
-test("the chat page streams a reply and shows the routing", { skip: chromium ? false : "chromium is not installed" }, async () => {
+const skip = !chromium ? "chromium is not installed (tools/install-deps.sh installs it)"
+  : typeof WebSocket === "undefined" ? "this Node has no WebSocket client (Node 20.10 or later needed)" : false;
+
+test("the chat page streams a reply and shows the routing", { skip }, async () => {
   const server = await startServer();
   const profile = mkdtempSync(join(tmpdir(), "smoe-chromium-"));
   let browser;
