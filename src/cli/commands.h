@@ -30,6 +30,7 @@ Command add_perplexity_command(CLI::App& root);
 Command add_routes_command(CLI::App& root);
 Command add_bench_command(CLI::App& root);
 Command add_gen_model_command(CLI::App& root);
+Command add_serve_command(CLI::App& root);
 
 // Options shared by the commands that compute with a model.
 struct ComputeOptions {

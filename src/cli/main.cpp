@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
       smoe::cli::add_chat_tokenize_command(app), smoe::cli::add_perplexity_command(app),
       smoe::cli::add_routes_command(app),       smoe::cli::add_bench_command(app),
       smoe::cli::add_gen_model_command(app),
-      smoe::cli::add_convert_command(app),
+      smoe::cli::add_convert_command(app),     smoe::cli::add_serve_command(app),
   };
 
   try {

@@ -9,21 +9,18 @@
 #include <sys/wait.h>
 
 namespace smoe::test {
-namespace {
 
-std::string quote(const std::string& s) {
+std::string shell_quote(const std::string& s) {
   std::string q = "'";
   for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return q + "'";
 }
 
-}  // namespace
-
 RunResult run_smoe(const std::vector<std::string>& args, const std::string& input) {
   const std::string dir = temp_dir();
   std::ofstream(dir + "/in", std::ios::binary) << input;
-  std::string cmd = quote(smoe_binary());
-  for (const auto& a : args) cmd += " " + quote(a);
+  std::string cmd = shell_quote(smoe_binary());
+  for (const auto& a : args) cmd += " " + shell_quote(a);
   cmd += " >" + dir + "/out 2>" + dir + "/err <" + dir + "/in";
   const int status = std::system(cmd.c_str());
   RunResult r;

@@ -14,6 +14,9 @@ struct RunResult {
 // Runs smoe with `args` (each quoted for the shell), `input` on standard input.
 RunResult run_smoe(const std::vector<std::string>& args, const std::string& input = "");
 
+// `s` quoted for the shell (single quotes).
+std::string shell_quote(const std::string& s);
+
 inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 }  // namespace smoe::test
