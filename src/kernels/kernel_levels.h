@@ -91,6 +91,10 @@ struct LevelOps {
   // quantize_activation_row, bit for bit.
   void (*quantize_row)(const float* x, int64_t n, int64_t unit, int8_t* q, float* d,
                        int16_t* sums16, float* sa);
+  // Float vector primitives (kernels.h, FloatVectorOps), bit-identical on every level.
+  float (*dot_f32)(const float* a, const float* b, int64_t n);
+  void (*axpy_f32)(float a, const float* x, float* y, int64_t n);
+  void (*scale_f32)(float a, float* y, int64_t n);
 };
 
 const LevelOps& scalar_ops();

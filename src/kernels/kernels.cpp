@@ -252,6 +252,11 @@ const KernelTable& active_table() {
 
 }  // namespace
 
+FloatVectorOps float_vector_ops() {
+  const auto& ops = level_ops(settings().level);
+  return {ops.dot_f32, ops.axpy_f32, ops.scale_f32};
+}
+
 const TypeKernels& reference_kernels(GgmlType type) { return lookup(reference_table(), type); }
 
 const TypeKernels& kernels_for(GgmlType type) {

@@ -112,6 +112,16 @@ class PreparedActivations {
   std::vector<int32_t> lane_pairs_;
 };
 
+// Float32 vector primitives for the model code (attention), on the current level. Every level
+// gives the same bits: dot is dot_f32 of kernels/vec.h (its fixed order), axpy and scale are
+// element-wise single multiplies and adds (no FMA).
+struct FloatVectorOps {
+  float (*dot)(const float* a, const float* b, int64_t n);
+  void (*axpy)(float a, const float* x, float* y, int64_t n);  // y[i] += a * x[i]
+  void (*scale)(float a, float* y, int64_t n);                 // y[i] *= a
+};
+FloatVectorOps float_vector_ops();
+
 // matmat with prepared activations (same result as matmat on the original x). Throws
 // smoe::Error if x was prepared for another activation family, shape or setting.
 void matmat_prepared(GgmlType type, const void* w, int64_t n_rows, int64_t n_cols,

@@ -1,7 +1,7 @@
 // Tiled causal attention with an online softmax (see attention.h).
 #include "model/attention.h"
 
-#include "kernels/vec.h"
+#include "kernels/kernels.h"
 
 #include <algorithm>
 #include <cmath>
@@ -13,6 +13,7 @@ void attend_kv_group(const float* q, int64_t heads, int64_t head_dim, const KvCa
                      int64_t kv_offset, int64_t first, int64_t last, float scale, float* out,
                      AttentionScratch& scratch) {
   const int64_t T = kAttentionKeyTile;
+  const FloatVectorOps vec = float_vector_ops();
   scratch.scores.resize(static_cast<size_t>(heads * T));
   scratch.max.assign(static_cast<size_t>(heads), -std::numeric_limits<float>::infinity());
   scratch.sum.assign(static_cast<size_t>(heads), 0.0);
@@ -25,7 +26,7 @@ void attend_kv_group(const float* q, int64_t heads, int64_t head_dim, const KvCa
     // Scores of the tile: each key read once for every head of the group.
     for (int64_t j = 0; j < count; ++j) {
       const float* k = cache.key(layer, a + j) + kv_offset;
-      for (int64_t h = 0; h < heads; ++h) scores[h * T + j] = dot_f32(q + h * head_dim, k, head_dim) * scale;
+      for (int64_t h = 0; h < heads; ++h) scores[h * T + j] = vec.dot(q + h * head_dim, k, head_dim) * scale;
     }
     // Online softmax: rescale what was accumulated under the previous maximum.
     for (int64_t h = 0; h < heads; ++h) {
@@ -36,8 +37,7 @@ void attend_kv_group(const float* q, int64_t heads, int64_t head_dim, const KvCa
       if (new_max > old_max && old_max != -std::numeric_limits<float>::infinity()) {
         const float correction = std::exp(old_max - new_max);
         scratch.sum[h] *= correction;
-        float* o = out + h * head_dim;
-        for (int64_t d = 0; d < head_dim; ++d) o[d] *= correction;
+        vec.scale(correction, out + h * head_dim, head_dim);
       }
       scratch.max[h] = new_max;
       double sum = scratch.sum[h];
@@ -50,17 +50,11 @@ void attend_kv_group(const float* q, int64_t heads, int64_t head_dim, const KvCa
     // Weighted values: each value vector read once for every head.
     for (int64_t j = 0; j < count; ++j) {
       const float* v = cache.value(layer, a + j) + kv_offset;
-      for (int64_t h = 0; h < heads; ++h) {
-        const float p = scores[h * T + j];
-        float* o = out + h * head_dim;
-        for (int64_t d = 0; d < head_dim; ++d) o[d] += p * v[d];
-      }
+      for (int64_t h = 0; h < heads; ++h) vec.axpy(scores[h * T + j], v, out + h * head_dim, head_dim);
     }
   }
   for (int64_t h = 0; h < heads; ++h) {
-    const float inv = static_cast<float>(1.0 / scratch.sum[h]);
-    float* o = out + h * head_dim;
-    for (int64_t d = 0; d < head_dim; ++d) o[d] *= inv;
+    vec.scale(static_cast<float>(1.0 / scratch.sum[h]), out + h * head_dim, head_dim);
   }
 }
 

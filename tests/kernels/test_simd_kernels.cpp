@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "kernels/kernels.h"
+#include "kernels/vec.h"
 
 #include <gtest/gtest.h>
 #include "core/thread_pool.h"
@@ -186,6 +187,31 @@ TEST_F(SimdKernels, ExactIsCloseToReference) {
   for (KernelLevel level : simd_levels())
     for (GgmlType type : computable_types())
       for (int64_t n : lengths(type)) check_level(type, Precision::Exact, level, 19, n);
+}
+
+// The float vector primitives (attention) give vec.h's bits on every level, for every length
+// (whole 16-lane chunks and tails) and misaligned inputs.
+TEST_F(SimdKernels, FloatVectorOpsAreBitIdenticalOnEveryLevel) {
+  const auto a = test::gaussian(300, 5), b = test::gaussian(300, 6);
+  for (KernelLevel level : supported_kernel_levels()) {
+    set_kernel_level(level);
+    const FloatVectorOps ops = float_vector_ops();
+    SCOPED_TRACE(kernel_level_name(level));
+    for (int64_t n = 0; n <= 257; n = n < 40 ? n + 1 : n + 31) {
+      for (size_t misalign : {0, 1, 3}) {
+        const float* x = a.data() + misalign;
+        const float* w = b.data() + 2 * misalign;
+        ASSERT_EQ(bits(ops.dot(x, w, n)), bits(dot_f32(x, w, n))) << "n " << n;
+        std::vector<float> y_got(w, w + n), y_want(w, w + n);
+        ops.axpy(0.37f, x, y_got.data(), n);
+        for (int64_t i = 0; i < n; ++i) y_want[i] += 0.37f * x[i];
+        ASSERT_EQ(y_got, y_want) << "n " << n;
+        ops.scale(-1.7f, y_got.data(), n);
+        for (int64_t i = 0; i < n; ++i) y_want[i] *= -1.7f;
+        ASSERT_EQ(y_got, y_want) << "n " << n;
+      }
+    }
+  }
 }
 
 TEST_F(SimdKernels, ResultsDoNotDependOnThreads) {

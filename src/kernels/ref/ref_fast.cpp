@@ -212,9 +212,17 @@ void scalar_dequantize_row(GgmlType type, const void* src, float* dst, int64_t n
   reference_kernels(type).dequantize_row(src, dst, n);
 }
 
+float scalar_dot_f32(const float* a, const float* b, int64_t n) { return dot_f32(a, b, n); }
+void scalar_axpy_f32(float a, const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
+}
+void scalar_scale_f32(float a, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] *= a;
+}
+
 constexpr LevelOps kScalarOps = {
     "scalar", 0, INT64_MAX, &scalar_exact_rows, &scalar_fast_rows, nullptr, &scalar_scratch_bytes,
-    &scalar_dequantize_row, 1, &quantize_activation_row,
+    &scalar_dequantize_row, 1, &quantize_activation_row, &scalar_dot_f32, &scalar_axpy_f32, &scalar_scale_f32,
 };
 
 }  // namespace

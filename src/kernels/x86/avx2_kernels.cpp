@@ -153,6 +153,7 @@ inline F cvt_i16(const int16_t* p) {
 constexpr LevelOps kOps = {
     "avx2", v::kLanes, 16, &exact_rows, &fast_rows, &fast_rows_lanes, &scratch_bytes,
     &dequantize_row, 8, &quantize_row,
+    &simd_dot_f32, &simd_axpy_f32, &simd_scale_f32,
 };
 
 }  // namespace

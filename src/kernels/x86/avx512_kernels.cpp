@@ -163,6 +163,7 @@ constexpr int kExactTokens = 4;  // tokens per exact tile (4 rows x 4 tokens of 
 constexpr LevelOps kOps = {
     "avx512", v::kLanes, 16, &exact_rows, &fast_rows, &fast_rows_lanes, &scratch_bytes,
     &dequantize_row, 16, &quantize_row,
+    &simd_dot_f32, &simd_axpy_f32, &simd_scale_f32,
 };
 
 }  // namespace
