@@ -31,8 +31,7 @@ Command add_logits_command(CLI::App& root) {
 
   return {sub, [o, t, p]() {
             if (t->count() == 0 && p->count() == 0) fail("give the input as --tokens 1,2,3 or -p TEXT");
-            const std::string path = o->compute.prepare();
-            auto model = Model::load(path);
+            auto model = o->compute.load_model();
             std::vector<int32_t> ids;
             if (t->count()) {
               ids = parse_id_list(o->tokens);

@@ -32,7 +32,7 @@ Command add_perplexity_command(CLI::App& root) {
   sub->add_option("--chunks", o->max_windows, "Score at most this many windows (0: all)")->check(CLI::NonNegativeNumber);
   sub->add_flag("--json", o->json, "Print the result as one JSON object");
   return {sub, [o]() {
-            auto model = Model::load(o->compute.prepare());
+            auto model = o->compute.load_model();
             if (o->window == 0) o->window = std::min<int64_t>(512, model->config().context_length);
             const std::string text = read_text_file(o->file);
             const auto tokens = model->tokenizer().encode(text, model->tokenizer().vocab().add_bos);

@@ -1,4 +1,5 @@
 // `smoe run`: generate a continuation of a prompt, streamed to stdout; speeds to stderr.
+#include "cache/cache_report.h"
 #include "cli/commands.h"
 #include "core/error.h"
 #include "model/model.h"
@@ -18,6 +19,7 @@ Command add_run_command(CLI::App& root) {
     std::string prompt_file;
     bool no_bos = false;
     bool chat = false;
+    bool verbose = false;
     std::string system;
   };
   auto o = std::make_shared<Options>();
@@ -30,6 +32,7 @@ Command add_run_command(CLI::App& root) {
   sub->add_flag("--no-bos", o->no_bos, "Do not prepend the beginning-of-sequence token");
   sub->add_flag("--chat", o->chat, "Interactive chat in the Mixtral Instruct format (as smoe chat)");
   sub->add_option("--system", o->system, "System message for --chat");
+  sub->add_flag("-v,--verbose", o->verbose, "Also print the expert cache's statistics");
 
   return {sub, [o, p, f]() {
             if (o->chat) {
@@ -38,8 +41,7 @@ Command add_run_command(CLI::App& root) {
             }
             if (!o->system.empty()) fail("--system is for --chat");
             o->gen.sampling.validate();
-            const std::string path = o->compute.prepare();
-            auto model = Model::load(path);
+            auto model = o->compute.load_model();
             const Tokenizer& tok = model->tokenizer();
             const std::string text = o->prompt_file.empty() ? o->prompt : read_text_file(o->prompt_file);
             std::vector<int32_t> prompt = tok.encode(text, !o->no_bos && tok.vocab().add_bos);
@@ -59,6 +61,13 @@ Command add_run_command(CLI::App& root) {
                          stats.prompt_tokens_per_second(), static_cast<long long>(stats.generated_tokens),
                          stats.generation_seconds, stats.generation_tokens_per_second(),
                          stats.finish_reason.c_str());
+            if (o->verbose) {
+              if (const ExpertCache* cache = expert_cache_of(*model))
+                std::fprintf(stderr, "%s\n%s", cache->describe().c_str(),
+                             format_expert_cache_stats(cache->stats(), "  ").c_str());
+              else
+                std::fprintf(stderr, "experts: read in place from the memory-mapped file (no --expert-cache)\n");
+            }
             return 0;
           }};
 }
