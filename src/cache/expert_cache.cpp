@@ -212,6 +212,7 @@ void ExpertCache::plan(int64_t layer, int64_t n_tokens, std::span<const int32_t>
     wanted_[k] = needed[e];
     if (!needed[e]) unqueue(k);  // a wrong guess not read yet costs nothing
   }
+  bool queued = false;
   for (int32_t e : experts) {
     const int64_t k = key(layer, e);
     policy_.touch(layer, e);
@@ -223,8 +224,9 @@ void ExpertCache::plan(int64_t layer, int64_t n_tokens, std::span<const int32_t>
     unqueue(k);
     urgent_.push_back(k);
     queued_[k] = 1;
+    queued = true;
   }
-  work_.notify_one();
+  if (queued) work_.notify_one();  // no wake-up (a context switch) when everything was there
 }
 
 void ExpertCache::predict(int64_t layer, std::span<const int32_t> experts) {
@@ -232,13 +234,15 @@ void ExpertCache::predict(int64_t layer, std::span<const int32_t> experts) {
   predicted_[layer].assign(experts.begin(), experts.end());
   stats_.predictions += static_cast<int64_t>(experts.size());
   if (!options_.prefetch) return;
+  bool queued = false;
   for (int32_t e : experts) {
     const int64_t k = key(layer, e);
     if (slot_of_[k] >= 0 || queued_[k]) continue;
     speculative_.push_back(k);
     queued_[k] = 1;
+    queued = true;
   }
-  work_.notify_one();
+  if (queued) work_.notify_one();
 }
 
 const ExpertWeights& ExpertCache::acquire(int64_t layer, int32_t expert) {

@@ -62,11 +62,13 @@ Command add_bench_command(CLI::App& root) {
               std::printf("%s\n", j.dump(2).c_str());
               return 0;
             }
+            // Models larger than memory run below a token per second: keep three digits.
+            auto rate = [](double v) { return v < 10 ? fmt::format("{:.3f}", v) : fmt::format("{:.1f}", v); };
             std::string out;
             out += fmt::format("model:            {} ({} threads)\n", model->path(), o->bench.threads);
-            out += fmt::format("prompt ({:>4}):     {:.1f} tokens/s\n", o->bench.prompt_tokens, r.prompt_tokens_per_s);
-            out += fmt::format("decode (batch 1): {:.1f} tokens/s, {:.1f} MB read per token, {:.1f} GB/s\n",
-                               r.decode_tokens_per_s, r.bytes_per_token / 1e6, r.achieved_gbps);
+            out += fmt::format("prompt ({:>4}):     {} tokens/s\n", o->bench.prompt_tokens, rate(r.prompt_tokens_per_s));
+            out += fmt::format("decode (batch 1): {} tokens/s, {:.1f} MB read per token, {:.1f} GB/s\n",
+                               rate(r.decode_tokens_per_s), r.bytes_per_token / 1e6, r.achieved_gbps);
             if (o->bench.batch > 1)
               out += fmt::format("decode (batch {}): {:.1f} tokens/s aggregate ({:.2f}x batch 1; bound by bandwidth: {:.1f})\n",
                                  o->bench.batch, r.batch_decode_tokens_per_s,

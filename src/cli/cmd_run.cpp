@@ -1,5 +1,4 @@
 // `smoe run`: generate a continuation of a prompt, streamed to stdout; speeds to stderr.
-#include "cache/cache_report.h"
 #include "cli/commands.h"
 #include "core/error.h"
 #include "model/model.h"
@@ -61,13 +60,7 @@ Command add_run_command(CLI::App& root) {
                          stats.prompt_tokens_per_second(), static_cast<long long>(stats.generated_tokens),
                          stats.generation_seconds, stats.generation_tokens_per_second(),
                          stats.finish_reason.c_str());
-            if (o->verbose) {
-              if (const ExpertCache* cache = expert_cache_of(*model))
-                std::fprintf(stderr, "%s\n%s", cache->describe().c_str(),
-                             format_expert_cache_stats(cache->stats(), "  ").c_str());
-              else
-                std::fprintf(stderr, "experts: read in place from the memory-mapped file (no --expert-cache)\n");
-            }
+            if (o->verbose) print_expert_cache_report(*model);
             return 0;
           }};
 }

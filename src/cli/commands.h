@@ -36,12 +36,16 @@ Command add_gen_model_command(CLI::App& root);
 // The expert cache flags: --expert-cache SIZE, --expert-cache-policy, --no-prefetch.
 struct ExpertCacheFlags {
   std::string size;  // "" = no cache: experts read in place from the mapping
-  std::string policy = "lru";
+  std::string policy = "lfu";
   bool no_prefetch = false;
   void add_to(CLI::App& app);
   // Attaches an expert cache to `model` when --expert-cache was given.
   void apply(Model& model) const;
 };
+
+// For --verbose: the expert cache's description and statistics on stderr (or a note that the
+// experts are read in place).
+void print_expert_cache_report(const Model& model);
 
 // Options shared by the commands that compute with a model. A command (the server too) gets
 // -m, -t, --ctx and the expert cache flags from add_to() and its model from load_model().

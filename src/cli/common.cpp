@@ -44,6 +44,13 @@ void ExpertCacheFlags::add_to(CLI::App& app) {
   app.add_flag("--no-prefetch", no_prefetch, "Expert cache: do not read the next layer's predicted experts ahead");
 }
 
+void print_expert_cache_report(const Model& model) {
+  if (const ExpertCache* cache = expert_cache_of(model))
+    std::fprintf(stderr, "%s\n%s", cache->describe().c_str(), format_expert_cache_stats(cache->stats(), "  ").c_str());
+  else
+    std::fprintf(stderr, "experts: read in place from the memory-mapped file (no --expert-cache)\n");
+}
+
 void ExpertCacheFlags::apply(Model& model) const {
   if (size.empty()) {
     if (no_prefetch) fail("--no-prefetch needs --expert-cache");
