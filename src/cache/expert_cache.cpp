@@ -229,13 +229,17 @@ void ExpertCache::plan(int64_t layer, int64_t n_tokens, std::span<const int32_t>
   if (queued) work_.notify_one();  // no wake-up (a context switch) when everything was there
 }
 
-void ExpertCache::predict(int64_t layer, std::span<const int32_t> experts) {
+void ExpertCache::predict(int64_t layer, std::span<const int32_t> likely, std::span<const int32_t> possible) {
   std::lock_guard<std::mutex> lock(mu_);
-  predicted_[layer].assign(experts.begin(), experts.end());
-  stats_.predictions += static_cast<int64_t>(experts.size());
+  predicted_[layer].assign(likely.begin(), likely.end());
+  stats_.predictions += static_cast<int64_t>(likely.size());
   if (!options_.prefetch) return;
+  // The possible experts already resident are kept until the layer's plan() says what it really
+  // needs: otherwise reading a likely expert could evict another the layer is about to use
+  // (with two slots for a layer, C read ahead would often replace a resident second choice).
+  for (int32_t e : possible) wanted_[key(layer, e)] = 1;
   bool queued = false;
-  for (int32_t e : experts) {
+  for (int32_t e : likely) {
     const int64_t k = key(layer, e);
     if (slot_of_[k] >= 0 || queued_[k]) continue;
     speculative_.push_back(k);

@@ -47,7 +47,7 @@ class ExpertCache final : public ExpertSource {
   ~ExpertCache() override;
 
   void plan(int64_t layer, int64_t n_tokens, std::span<const int32_t> experts) override;
-  void predict(int64_t layer, std::span<const int32_t> experts) override;
+  void predict(int64_t layer, std::span<const int32_t> likely, std::span<const int32_t> possible) override;
   const ExpertWeights& acquire(int64_t layer, int32_t expert) override;
   void release(int64_t layer, int32_t expert) override;
   ExpertCacheStats stats() const override;
@@ -89,7 +89,7 @@ class ExpertCache final : public ExpertSource {
   std::condition_variable changed_;  // a slot finished loading or was unpinned
   std::condition_variable work_;     // reads were queued, or stopping
   std::vector<int64_t> slot_of_;     // [key] -> slot, or -1
-  std::vector<char> wanted_;         // [key]: planned for the current pass, not acquired yet
+  std::vector<char> wanted_;         // [key]: planned or predicted for the current pass, not acquired yet
   std::vector<char> queued_;         // [key]: in urgent_ or speculative_
   std::deque<int64_t> urgent_;       // needed by the layer being computed
   std::deque<int64_t> speculative_;  // predicted for the next layer

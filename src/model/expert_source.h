@@ -27,7 +27,7 @@ struct ExpertCacheStats {
   int64_t lookups = 0;          // experts needed, once per layer and forward pass
   int64_t hits = 0;             // ... found in the cache, loaded for an earlier pass
   int64_t prefetch_hits = 0;    // ... found in the cache or being read thanks to a prediction
-  int64_t predictions = 0;      // experts predicted for the next layer
+  int64_t predictions = 0;      // experts predicted (likely) for the next layer
   int64_t predictions_used = 0; // ... that the layer then needed
   int64_t prefetch_reads = 0;   // reads started for predictions
   int64_t prefetch_wasted = 0;  // ... evicted before any use
@@ -51,9 +51,11 @@ class ExpertSource {
   // A batch of n_tokens has been routed in `layer` and needs `experts` (ascending, each once).
   // The source may start reading all of them so that reads overlap the computation.
   virtual void plan(int64_t layer, int64_t n_tokens, std::span<const int32_t> experts) = 0;
-  // A guess at the experts `layer` will need (its router applied early to the hidden state).
-  // Reading them is optional; a wrong guess costs only bandwidth.
-  virtual void predict(int64_t layer, std::span<const int32_t> experts) = 0;
+  // A guess at the experts `layer` will need (its router applied early to the hidden state):
+  // `likely` (each token's first choice) may be read ahead, and those of `possible` (each
+  // token's top-k) already in memory are worth keeping until plan(layer). A wrong guess costs
+  // only bandwidth.
+  virtual void predict(int64_t layer, std::span<const int32_t> likely, std::span<const int32_t> possible) = 0;
   // The weights of (layer, expert), valid and unchanged until the matching release().
   // Throws smoe::Error when they cannot be read.
   virtual const ExpertWeights& acquire(int64_t layer, int32_t expert) = 0;
