@@ -21,7 +21,7 @@ namespace smoe::cli {
 
 int run_interactive_chat(const ComputeOptions& compute, const GenerationFlags& flags, const std::string& system) {
   flags.sampling.validate();
-  auto model = Model::load(compute.prepare());
+  auto model = compute.load_model();
   const Tokenizer& tok = model->tokenizer();
   Session session(*model, compute.ctx);
   Sampler sampler(flags.sampling);

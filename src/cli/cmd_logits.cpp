@@ -19,6 +19,7 @@ Command add_logits_command(CLI::App& root) {
     std::string prompt;
     std::string output;
     bool incremental = false;
+    bool verbose = false;
   };
   auto o = std::make_shared<Options>();
   CLI::App* sub = root.add_subcommand("logits", "Write the logits of every prompt position as float32 [n_tokens, n_vocab]");
@@ -28,11 +29,11 @@ Command add_logits_command(CLI::App& root) {
   t->excludes(p);
   sub->add_option("-o,--output", o->output, "Output file")->required();
   sub->add_flag("--incremental", o->incremental, "Compute token by token with the KV cache instead of one batch");
+  sub->add_flag("-v,--verbose", o->verbose, "Also print the expert cache's statistics");
 
   return {sub, [o, t, p]() {
             if (t->count() == 0 && p->count() == 0) fail("give the input as --tokens 1,2,3 or -p TEXT");
-            const std::string path = o->compute.prepare();
-            auto model = Model::load(path);
+            auto model = o->compute.load_model();
             std::vector<int32_t> ids;
             if (t->count()) {
               ids = parse_id_list(o->tokens);
@@ -58,6 +59,7 @@ Command add_logits_command(CLI::App& root) {
             if (std::fclose(f) != 0 || written != all.size()) fail("cannot write '{}': {}", o->output, std::strerror(errno));
             std::fprintf(stderr, "wrote %zu x %lld logits to %s\n", ids.size(), static_cast<long long>(vocab),
                          o->output.c_str());
+            if (o->verbose) print_expert_cache_report(*model);
             return 0;
           }};
 }

@@ -22,6 +22,7 @@ Command add_perplexity_command(CLI::App& root) {
     int64_t window = 0;  // 0: 512, or the model's context if shorter
     int64_t max_windows = 0;
     bool json = false;
+    bool verbose = false;
   };
   auto o = std::make_shared<Options>();
   CLI::App* sub = root.add_subcommand(
@@ -31,8 +32,9 @@ Command add_perplexity_command(CLI::App& root) {
   sub->add_option("--ctx", o->window, "Window size in tokens (default: 512, or the model's context if shorter)")->check(CLI::Range(4, 1 << 20));
   sub->add_option("--chunks", o->max_windows, "Score at most this many windows (0: all)")->check(CLI::NonNegativeNumber);
   sub->add_flag("--json", o->json, "Print the result as one JSON object");
+  sub->add_flag("-v,--verbose", o->verbose, "Also print the expert cache's statistics");
   return {sub, [o]() {
-            auto model = Model::load(o->compute.prepare());
+            auto model = o->compute.load_model();
             if (o->window == 0) o->window = std::min<int64_t>(512, model->config().context_length);
             const std::string text = read_text_file(o->file);
             const auto tokens = model->tokenizer().encode(text, model->tokenizer().vocab().add_bos);
@@ -58,6 +60,7 @@ Command add_perplexity_command(CLI::App& root) {
                           static_cast<long long>(r.windows), static_cast<long long>(o->window),
                           static_cast<long long>(r.text_tokens));
             }
+            if (o->verbose) print_expert_cache_report(*model);
             return 0;
           }};
 }

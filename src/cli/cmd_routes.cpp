@@ -48,7 +48,7 @@ Command add_routes_command(CLI::App& root) {
       ->check(CLI::NonNegativeNumber);
   sub->add_flag("--no-trace", o->no_trace, "Leave the per-token trace out of the JSON");
   return {sub, [o]() {
-            auto model = Model::load(o->compute.prepare());
+            auto model = o->compute.load_model();
             const ModelConfig& c = model->config();
             if (o->window == 0) o->window = std::min<int64_t>(512, c.context_length);
             if (!c.is_moe()) fail("'{}' is a dense model: it has no router to analyze", model->path());

@@ -18,6 +18,7 @@ Command add_run_command(CLI::App& root) {
     std::string prompt_file;
     bool no_bos = false;
     bool chat = false;
+    bool verbose = false;
     std::string system;
   };
   auto o = std::make_shared<Options>();
@@ -30,6 +31,7 @@ Command add_run_command(CLI::App& root) {
   sub->add_flag("--no-bos", o->no_bos, "Do not prepend the beginning-of-sequence token");
   sub->add_flag("--chat", o->chat, "Interactive chat in the Mixtral Instruct format (as smoe chat)");
   sub->add_option("--system", o->system, "System message for --chat");
+  sub->add_flag("-v,--verbose", o->verbose, "Also print the expert cache's statistics");
 
   return {sub, [o, p, f]() {
             if (o->chat) {
@@ -38,8 +40,7 @@ Command add_run_command(CLI::App& root) {
             }
             if (!o->system.empty()) fail("--system is for --chat");
             o->gen.sampling.validate();
-            const std::string path = o->compute.prepare();
-            auto model = Model::load(path);
+            auto model = o->compute.load_model();
             const Tokenizer& tok = model->tokenizer();
             const std::string text = o->prompt_file.empty() ? o->prompt : read_text_file(o->prompt_file);
             std::vector<int32_t> prompt = tok.encode(text, !o->no_bos && tok.vocab().add_bos);
@@ -59,6 +60,7 @@ Command add_run_command(CLI::App& root) {
                          stats.prompt_tokens_per_second(), static_cast<long long>(stats.generated_tokens),
                          stats.generation_seconds, stats.generation_tokens_per_second(),
                          stats.finish_reason.c_str());
+            if (o->verbose) print_expert_cache_report(*model);
             return 0;
           }};
 }

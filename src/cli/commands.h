@@ -4,10 +4,12 @@
 
 #include <CLI/CLI.hpp>
 
+#include "model/model.h"
 #include "runtime/generate.h"
 #include "runtime/sampler.h"
 
 #include <functional>
+#include <memory>
 #include <string>
 
 namespace smoe::cli {
@@ -32,14 +34,32 @@ Command add_bench_command(CLI::App& root);
 Command add_gen_model_command(CLI::App& root);
 Command add_serve_command(CLI::App& root);
 
-// Options shared by the commands that compute with a model.
+// The expert cache flags: --expert-cache SIZE, --expert-cache-policy, --no-prefetch.
+struct ExpertCacheFlags {
+  std::string size;  // "" = no cache: experts read in place from the mapping
+  std::string policy = "lfu";
+  bool no_prefetch = false;
+  void add_to(CLI::App& app);
+  // Attaches an expert cache to `model` when --expert-cache was given.
+  void apply(Model& model) const;
+};
+
+// For --verbose: the expert cache's description and statistics on stderr (or a note that the
+// experts are read in place).
+void print_expert_cache_report(const Model& model);
+
+// Options shared by the commands that compute with a model. A command (the server too) gets
+// -m, -t, --ctx and the expert cache flags from add_to() and its model from load_model().
 struct ComputeOptions {
   std::string model;
   int threads = 0;   // 0: physical cores
   int64_t ctx = 0;   // 0: the model's context length
+  ExpertCacheFlags cache;
   void add_to(CLI::App& app, bool with_ctx = true);
   // Applies the thread count (OpenMP) and returns the model path to open.
   std::string prepare() const;
+  // prepare(), Model::load and the expert cache if asked for.
+  std::unique_ptr<Model> load_model() const;
 };
 
 // Sampling and length flags shared by run and chat.

@@ -1,6 +1,7 @@
 // Helpers shared by the subcommands.
 #include "cli/commands.h"
 
+#include "cache/cache_report.h"
 #include "core/cpu.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
@@ -20,11 +21,46 @@ void ComputeOptions::add_to(CLI::App& app, bool with_ctx) {
                  "Model: a GGUF file or a Hugging Face checkpoint directory (default: the bundled model)");
   app.add_option("-t,--threads", threads, "Threads (default: physical cores)")->check(CLI::NonNegativeNumber);
   if (with_ctx) app.add_option("--ctx", ctx, "Context size in tokens (default: the model's)")->check(CLI::NonNegativeNumber);
+  cache.add_to(app);
 }
 
 std::string ComputeOptions::prepare() const {
   ThreadPool::global().set_threads(threads > 0 ? threads : physical_core_count());
   return resolve_model_path(model);
+}
+
+std::unique_ptr<Model> ComputeOptions::load_model() const {
+  auto m = Model::load(prepare());
+  cache.apply(*m);
+  return m;
+}
+
+void ExpertCacheFlags::add_to(CLI::App& app) {
+  app.add_option("--expert-cache", size,
+                 "Keep experts in a cache of this size (6G, 512M, or a number of expert slots) read from the file "
+                 "on demand, instead of mapping them all: runs models larger than memory");
+  app.add_option("--expert-cache-policy", policy, "Expert cache eviction: lru, or lfu (decayed use frequency)")
+      ->capture_default_str();
+  app.add_flag("--no-prefetch", no_prefetch, "Expert cache: do not read the next layer's predicted experts ahead");
+}
+
+void print_expert_cache_report(const Model& model) {
+  if (const ExpertCache* cache = expert_cache_of(model))
+    std::fprintf(stderr, "%s\n%s", cache->describe().c_str(), format_expert_cache_stats(cache->stats(), "  ").c_str());
+  else
+    std::fprintf(stderr, "experts: read in place from the memory-mapped file (no --expert-cache)\n");
+}
+
+void ExpertCacheFlags::apply(Model& model) const {
+  if (size.empty()) {
+    if (no_prefetch) fail("--no-prefetch needs --expert-cache");
+    return;
+  }
+  ExpertCacheOptions options;
+  options.budget = parse_expert_cache_budget(size);
+  options.policy = parse_eviction_policy(policy);
+  options.prefetch = !no_prefetch;
+  attach_expert_cache(model, options);
 }
 
 void GenerationFlags::add_to(CLI::App& app, int64_t default_n_predict) {

@@ -37,6 +37,7 @@ class SafetensorsFile {
 
   const std::string& path() const { return file_.path(); }
   size_t file_size() const { return file_.size(); }
+  const uint8_t* file_data() const { return file_.data(); }
   const std::map<std::string, SafetensorsTensor, std::less<>>& tensors() const { return tensors_; }
   const SafetensorsTensor* find(std::string_view name) const;
   const std::map<std::string, std::string>& metadata() const { return metadata_; }

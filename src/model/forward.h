@@ -59,6 +59,7 @@ class ForwardPass {
  private:
   const Model& model_;
   const ModelConfig& cfg_;
+  ExpertSource* expert_source_;  // the model's expert cache, or nullptr: experts read in place
   RoutingObserver observer_;
   ForwardStats stats_;
 
@@ -75,9 +76,14 @@ class ForwardPass {
   std::vector<float> gate_;    // [m x H]
   std::vector<float> up_;      // [m x H]
   std::vector<float> down_;    // [m x D]
+  std::vector<float> guess_xn_;      // [n x D] next layer's normalized input, as guessed now
+  std::vector<float> guess_router_;  // [n x E] next layer's router logits on that guess
 
   void attention(int64_t il, std::span<const BatchToken> batch, std::span<KvCache* const> caches);
   void feed_forward(int64_t il, std::span<const BatchToken> batch);
+  // Tells the expert source which experts layer il + 1 will probably need: its router applied
+  // to the current residual stream (as mixtral-offloading does), so it can read them early.
+  void predict_next_experts(int64_t il, int64_t n);
 };
 
 }  // namespace smoe

@@ -75,6 +75,14 @@ void Model::load_hf() {
   }
 }
 
+std::vector<Model::MappedRegion> Model::mapped_files() const {
+  std::vector<MappedRegion> files;
+  if (gguf_) files.push_back({gguf_->path(), gguf_->file_data(), gguf_->file_size()});
+  if (hf_)
+    for (const SafetensorsFile& shard : hf_->shards()) files.push_back({shard.path(), shard.file_data(), shard.file_size()});
+  return files;
+}
+
 const Tokenizer& Model::tokenizer() const {
   if (!tokenizer_)
     fail("{}: the model has no tokenizer ({})", path_,

@@ -5,12 +5,14 @@
 #include "formats/gguf.h"
 #include "formats/hf_checkpoint.h"
 #include "model/config.h"
+#include "model/expert_source.h"
 #include "model/tensor_table.h"
 #include "model/weights.h"
 #include "tokenizer/tokenizer.h"
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace smoe {
 
@@ -35,6 +37,20 @@ class Model {
   const GgufFile* gguf() const { return gguf_.get(); }
   const HfCheckpoint* hf() const { return hf_.get(); }
 
+  // A file whose read-only mapping holds weights: the GGUF file, or each safetensors shard.
+  struct MappedRegion {
+    std::string path;
+    const uint8_t* data = nullptr;
+    size_t size = 0;
+  };
+  std::vector<MappedRegion> mapped_files() const;
+
+  // Where ForwardPass gets the experts: nullptr (the default) reads them in place from the
+  // mapping; an expert cache (src/cache) reads them into memory of its own. Set before any
+  // ForwardPass or Session is made over this model.
+  ExpertSource* expert_source() const { return expert_source_.get(); }
+  void set_expert_source(std::unique_ptr<ExpertSource> source) { expert_source_ = std::move(source); }
+
  private:
   std::string path_;
   std::unique_ptr<GgufFile> gguf_;
@@ -45,6 +61,7 @@ class Model {
   ModelConfig config_;
   ModelWeights weights_;
   std::unique_ptr<Tokenizer> tokenizer_;
+  std::unique_ptr<ExpertSource> expert_source_;  // last: stops before the files are unmapped
 
   void load_gguf();
   void load_hf();

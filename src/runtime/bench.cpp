@@ -1,6 +1,7 @@
 // Benchmark phases: prompt, decode, batched decode, bandwidth probe.
 #include "runtime/bench.h"
 
+#include "cache/direct_file.h"
 #include "core/error.h"
 #include "core/memory_bandwidth.h"
 #include "core/process_memory.h"
@@ -46,6 +47,9 @@ BenchResult run_bench(const Model& model, const BenchOptions& o, const std::func
   BenchResult r;
   std::vector<float> logits;
 
+  ExpertSource* cache = model.expert_source();
+  r.expert_cache = cache != nullptr;
+  if (cache) cache->reset_stats();
   say("prompt processing");
   std::vector<double> prompt_tps;
   for (int rep = 0; rep < o.repetitions; ++rep) {
@@ -56,6 +60,10 @@ BenchResult run_bench(const Model& model, const BenchOptions& o, const std::func
     prompt_tps.push_back(o.prompt_tokens / seconds_since(t0));
   }
   r.prompt_tokens_per_s = median(prompt_tps);
+  if (cache) {
+    r.prompt_cache = cache->stats();
+    cache->reset_stats();
+  }
 
   // Decoding starts after a short prompt so attention is cheap, as in llama-bench's tg test.
   say("decode");
@@ -74,6 +82,7 @@ BenchResult run_bench(const Model& model, const BenchOptions& o, const std::func
     r.bytes_per_token = pass.stats().weight_bytes / static_cast<uint64_t>(pass.stats().tokens);
   }
   r.decode_tokens_per_s = median(decode_tps);
+  if (cache) r.decode_cache = cache->stats();
 
   if (o.batch > 1) {
     say("batched decode");
@@ -104,6 +113,10 @@ BenchResult run_bench(const Model& model, const BenchOptions& o, const std::func
 
   say("memory bandwidth");
   r.read_bandwidth_gbps = measure_read_bandwidth_gbps(size_t{1} << 30, o.threads);
+  say("disk read bandwidth");
+  const auto files = model.mapped_files();
+  const auto largest = std::max_element(files.begin(), files.end(), [](const auto& a, const auto& b) { return a.size < b.size; });
+  if (largest != files.end()) r.disk_read_gbps = measure_disk_read_gbps(largest->path, uint64_t{2} << 30);
   r.achieved_gbps = static_cast<double>(r.bytes_per_token) * r.decode_tokens_per_s / 1e9;
   r.roofline_fraction = r.read_bandwidth_gbps > 0 ? r.achieved_gbps / r.read_bandwidth_gbps : 0;
   if (r.batch_bytes_per_step > 0)

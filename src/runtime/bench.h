@@ -3,6 +3,7 @@
 // giving the roofline fraction. Medians over repetitions.
 #pragma once
 
+#include "model/expert_source.h"
 #include "model/model.h"
 
 #include <cstdint>
@@ -31,6 +32,12 @@ struct BenchResult {
   double read_bandwidth_gbps = 0;
   double roofline_fraction = 0;          // achieved / read bandwidth
   uint64_t peak_rss_bytes = 0;
+  // Sequential O_DIRECT read bandwidth of the model file (up to 2 GiB of it; 0 if smaller than
+  // 64 MiB): what a model larger than memory can stream from disk.
+  double disk_read_gbps = 0;
+  // With an expert cache: what it did during the prompt and the batch-1 decode phases.
+  bool expert_cache = false;
+  ExpertCacheStats prompt_cache, decode_cache;
 };
 
 // progress(message) is called before each phase.
