@@ -53,8 +53,7 @@ Command add_serve_command(CLI::App& root) {
             pthread_sigmask(SIG_BLOCK, &signals, nullptr);
             std::signal(SIGPIPE, SIG_IGN);  // a client that hung up is a failed write, not a dead server
 
-            const std::string path = o->compute.prepare();
-            auto model = Model::load(path);
+            auto model = o->compute.load_model();  // with the expert cache when --expert-cache is given
             o->scheduler.ctx = o->compute.ctx;
             server::Metrics metrics;
             server::Scheduler scheduler(*model, o->scheduler, metrics);

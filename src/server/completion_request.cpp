@@ -104,9 +104,11 @@ CompletionRequest parse_completion_request(Endpoint endpoint, const std::string&
   CompletionRequest r;
   r.endpoint = endpoint;
   const bool chat = endpoint == Endpoint::ChatCompletions;
-  if (!present(body, "model")) bad_request("model", "'model' is required (GET /v1/models lists it)");
-  if (!body["model"].is_string()) bad_request("model", "'model' must be a string");
-  r.model = body["model"].get<std::string>();
+  // Optional, as llama.cpp's and vLLM's servers take it: absent means the model being served.
+  if (present(body, "model")) {
+    if (!body["model"].is_string()) bad_request("model", "'model' must be a string");
+    r.model = body["model"].get<std::string>();
+  }
 
   if (chat) {
     if (!present(body, "messages")) bad_request("messages", "'messages' is required");

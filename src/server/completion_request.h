@@ -18,7 +18,7 @@ enum class Endpoint { ChatCompletions, Completions };
 
 struct CompletionRequest {
   Endpoint endpoint = Endpoint::Completions;
-  std::string model;
+  std::string model;  // empty: not given (the served model)
   std::vector<ChatMessage> messages;  // chat: the conversation
   std::string prompt_text;            // completions: text (BOS is added) ...
   std::vector<int32_t> prompt_ids;    // ... or token ids given as they are

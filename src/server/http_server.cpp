@@ -1,6 +1,7 @@
 // Routes of the OpenAI-compatible API and the chat page.
 #include "server/http_server.h"
 
+
 #include "core/error.h"
 #include "server/api_error.h"
 #include "server/chat_page.h"
@@ -11,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <optional>
 
 namespace smoe::server {
 namespace {
@@ -128,7 +130,10 @@ void HttpServer::add_routes() {
                              "invalid_request_error", "model", "model_not_found"));
   });
   http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(metrics_.render(scheduler_.queue_length(), scheduler_.active(), scheduler_.parallel()),
+    std::optional<ExpertCacheStats> cache;
+    if (const ExpertSource* source = model_.expert_source()) cache = source->stats();
+    res.set_content(metrics_.render(scheduler_.queue_length(), scheduler_.active(), scheduler_.parallel(),
+                                    cache ? &*cache : nullptr),
                     "text/plain; version=0.0.4");
   });
 
@@ -148,7 +153,7 @@ void HttpServer::add_routes() {
 
 void HttpServer::handle_completion(Endpoint endpoint, const httplib::Request& req, httplib::Response& res) {
   const CompletionRequest request = parse_completion_request(endpoint, req.body);
-  if (request.model != model_id_)
+  if (!request.model.empty() && request.model != model_id_)
     throw ApiError(404, fmt::format("the model '{}' does not exist (this server has '{}')", request.model, model_id_),
                    "invalid_request_error", "model", "model_not_found");
   const Tokenizer& tokenizer = model_.tokenizer();

@@ -48,7 +48,8 @@ void Metrics::observe_step(int64_t decoding, int64_t prefilled) {
   if (decoding > 0) batch_.observe(static_cast<double>(decoding));
 }
 
-std::string Metrics::render(int64_t queue_length, int64_t active, int64_t parallel) const {
+std::string Metrics::render(int64_t queue_length, int64_t active, int64_t parallel,
+                            const ExpertCacheStats* cache) const {
   std::string out;
   auto metric = [&](const char* name, const char* type, const char* help, auto value) {
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n{} {}\n", name, help, name, type, name, value);
@@ -84,6 +85,19 @@ std::string Metrics::render(int64_t queue_length, int64_t active, int64_t parall
          tokens_per_second);
   batch_.render(out, "smoe_decode_batch_size", "Sequences decoded together per step.");
   ttft_.render(out, "smoe_time_to_first_token_seconds", "From request arrival to its first generated token.");
+  if (cache) {
+    metric("smoe_expert_cache_slots", "gauge", "Expert slots in the cache (--expert-cache).", cache->slots);
+    metric("smoe_expert_cache_lookups_total", "counter", "Experts needed (once per layer and forward step).",
+           cache->lookups);
+    metric("smoe_expert_cache_hits_total", "counter", "Needed experts found in the cache or already being read.",
+           cache->hits + cache->prefetch_hits);
+    metric("smoe_expert_cache_prefetch_hits_total", "counter", "Needed experts there thanks to a prediction.",
+           cache->prefetch_hits);
+    metric("smoe_expert_cache_reads_total", "counter", "Experts read from the model file.", cache->reads);
+    metric("smoe_expert_cache_read_bytes_total", "counter", "Bytes read from the model file.", cache->bytes_read);
+    metric("smoe_expert_cache_stall_seconds_total", "counter", "Time the forward pass waited for expert data.",
+           cache->stall_seconds);
+  }
   return out;
 }
 

@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "model/expert_source.h"
+
 namespace smoe::server {
 
 // A cumulative histogram with fixed upper bounds, as Prometheus expects.
@@ -41,8 +43,10 @@ class Metrics {
   // One forward step of the scheduler: sequences decoding, prompt tokens prefilled.
   void observe_step(int64_t decoding, int64_t prefilled);
 
-  // queue_length and active come from the scheduler at the moment of the scrape.
-  std::string render(int64_t queue_length, int64_t active, int64_t parallel) const;
+  // queue_length and active come from the scheduler at the moment of the scrape; `cache` is the
+  // expert cache's statistics when the model has one (smoe serve --expert-cache).
+  std::string render(int64_t queue_length, int64_t active, int64_t parallel,
+                     const ExpertCacheStats* cache = nullptr) const;
 
  private:
   mutable std::mutex mutex_;
