@@ -96,7 +96,7 @@ CompletionRequest parse_completion_request(Endpoint endpoint, const std::string&
   json body;
   try {
     body = json::parse(body_text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers like 1e400
     bad_request("", fmt::format("the request body is not valid JSON: {}", e.what()));
   }
   if (!body.is_object()) bad_request("", "the request body must be a JSON object");

@@ -124,6 +124,17 @@ TEST(CompletionRequest, BadInputIs400NamingTheField) {
   }
 }
 
+// Found by fuzz_completion_request: nlohmann's parser throws out_of_range, not parse_error, for a
+// number beyond double, which escaped as a 500.
+TEST(CompletionRequest, NumberOutOfRangeIs400) {
+  for (const char* body : {R"({"prompt": "x", "max_tokens": 1e400})", R"({"prompt": [-1e999]})"}) {
+    const ApiError e = error_of(Endpoint::Completions, body);
+    EXPECT_EQ(e.status(), 400) << body;
+    EXPECT_EQ(e.param(), "") << body;
+    EXPECT_NE(std::string(e.what()).find("not valid JSON"), std::string::npos) << e.what();
+  }
+}
+
 TEST(CompletionRequest, BudgetIsClampedToTheContext) {
   CompletionRequest r = completion(R"({"model": "m", "prompt": "x"})");
   EXPECT_EQ(completion_budget(r, 10, 256), 16);  // the completions default
