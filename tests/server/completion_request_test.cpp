@@ -135,6 +135,20 @@ TEST(CompletionRequest, NumberOutOfRangeIs400) {
   }
 }
 
+// A prompt nested deeper than OpenAI's [[ids]] is a 400; it used to be read recursively, so a
+// body of 300000 nested lists (600 kB, under the 1 MiB body limit) overflowed the stack.
+TEST(CompletionRequest, DeeplyNestedPromptIs400) {
+  const ApiError shallow = error_of(Endpoint::Completions, R"({"prompt": [[[1, 2]]]})");
+  EXPECT_EQ(shallow.status(), 400);
+  EXPECT_EQ(shallow.param(), "prompt");
+  const size_t depth = 300000;
+  const std::string body = "{\"prompt\": " + std::string(depth, '[') + "1" + std::string(depth, ']') + "}";
+  const ApiError deep = error_of(Endpoint::Completions, body);
+  EXPECT_EQ(deep.status(), 400);
+  EXPECT_EQ(deep.param(), "prompt");
+  EXPECT_EQ(completion(R"({"prompt": [[1, 2]]})").prompt_ids, (std::vector<int32_t>{1, 2}));
+}
+
 TEST(CompletionRequest, BudgetIsClampedToTheContext) {
   CompletionRequest r = completion(R"({"model": "m", "prompt": "x"})");
   EXPECT_EQ(completion_budget(r, 10, 256), 16);  // the completions default
