@@ -114,6 +114,7 @@ TEST(CompletionRequest, BadInputIs400NamingTheField) {
        "top_logprobs"},
       {P, R"({"model": "m", "prompt": "x", "seed": "1"})", "seed"},
       {P, R"({"model": "m", "prompt": "x", "echo": true})", "echo"},
+      {C, R"({"messages": [{"role": "user", "content": [{"type": 1, "text": "x"}]}]})", "messages"},
   };
   for (const Case& c : cases) {
     const ApiError e = error_of(c.endpoint, c.body);
