@@ -258,7 +258,8 @@ def hf_config_seeds(seeds):
                 dict(base, architectures=["MistralForCausalLM"], sliding_window=16, rope_theta=10000.0),
                 dict(base, architectures=["LlamaForCausalLM"], head_dim=32, rms_norm_eps=1e-6, rope_scaling=None),
                 dict(base, num_local_experts=8, num_experts_per_tok=2, hidden_act="silu", max_position_embeddings=128),
-                dict(base, _name_or_path="org/model", vocab_size=32000, rope_scaling={"type": "linear"})]
+                dict(base, _name_or_path="org/model", vocab_size=32000, rope_scaling={"type": "linear"}),
+                dict(base, _name_or_path=42, hidden_act=[["gelu"]])]  # bugs once (hf_config_test)
     for p in configs:
         seeds.add(t, p.read_bytes(), max_len)
     for v in variants:
@@ -316,33 +317,33 @@ def field(number, wire, payload):
     return key + payload
 
 
+def read_varint(data, pos):
+    """The varint at data[pos:] and the position after it."""
+    value, shift = 0, 0
+    while True:
+        b = data[pos]
+        pos += 1
+        value |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            return value, pos
+
+
 def proto_fields(data):
     """Top-level (field, wire, raw bytes of the whole field) of a protobuf message."""
     pos, fields = 0, []
     while pos < len(data):
         start = pos
-        key, shift = 0, 0
-        while True:
-            b = data[pos]; pos += 1
-            key |= (b & 0x7F) << shift; shift += 7
-            if not b & 0x80:
-                break
+        key, pos = read_varint(data, pos)
         wire = key & 7
         if wire == 0:
-            while data[pos] & 0x80:
-                pos += 1
-            pos += 1
+            _, pos = read_varint(data, pos)
         elif wire == 1:
             pos += 8
         elif wire == 5:
             pos += 4
         elif wire == 2:
-            n, shift = 0, 0
-            while True:
-                b = data[pos]; pos += 1
-                n |= (b & 0x7F) << shift; shift += 7
-                if not b & 0x80:
-                    break
+            n, pos = read_varint(data, pos)
             pos += n
         fields.append((key >> 3, wire, data[start:pos]))
     return fields
@@ -383,6 +384,7 @@ CHATS = [
     [{"role": "assistant", "content": "first"}],
     [{"role": "user", "content": None}],
     [{"role": "tool", "content": "x"}],
+    [{"role": "user", "content": [{"type": 1, "text": "a"}]}],  # a bug once (chat_format_test)
 ]
 
 
