@@ -77,6 +77,7 @@ done
 
 echo "fuzz: total $(( $(date +%s) - started )) s including the build"
 printf '%s\n' "${summary[@]}"
+echo "fuzz: $(( ${#targets[@]} - ${#failed[@]} )) passed, ${#failed[@]} failed"
 if [ ${#failed[@]} -gt 0 ]; then
   echo "fuzz: findings in: ${failed[*]} (inputs in $build/artifacts/)" >&2
   exit 1
