@@ -9,6 +9,7 @@ packages=(
   libcpp-httplib-dev                           # HTTP server (smoe serve)
   curl                                         # server tests: a real HTTP client
   chromium                                     # server tests: the chat page in a headless browser
+  clang libclang-rt-dev libomp-dev             # fuzzing: clang, libFuzzer + sanitizers, OpenMP (fuzz/run.sh)
 )
 # The server tests also run the official OpenAI client on Node (npm packages: tests/server/js).
 # Debian's nodejs and npm, unless a Node is already installed (e.g. one that bundles npm).

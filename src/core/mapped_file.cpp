@@ -36,8 +36,17 @@ MappedFile MappedFile::open(const std::string& path) {
       fail("cannot map '{}': {}", path, std::strerror(e));
     }
     f.data_ = static_cast<const uint8_t*>(p);
+    f.owned_ = true;
   }
   ::close(fd);
+  return f;
+}
+
+MappedFile MappedFile::borrow(const uint8_t* data, size_t size, std::string name) {
+  MappedFile f;
+  f.data_ = data;
+  f.size_ = size;
+  f.path_ = std::move(name);
   return f;
 }
 
@@ -45,18 +54,20 @@ MappedFile::MappedFile(MappedFile&& other) noexcept { *this = std::move(other); 
 
 MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
   if (this != &other) {
-    if (data_) munmap(const_cast<uint8_t*>(data_), size_);
+    if (data_ && owned_) munmap(const_cast<uint8_t*>(data_), size_);
     data_ = other.data_;
     size_ = other.size_;
     path_ = std::move(other.path_);
+    owned_ = other.owned_;
     other.data_ = nullptr;
     other.size_ = 0;
+    other.owned_ = false;
   }
   return *this;
 }
 
 MappedFile::~MappedFile() {
-  if (data_) munmap(const_cast<uint8_t*>(data_), size_);
+  if (data_ && owned_) munmap(const_cast<uint8_t*>(data_), size_);
 }
 
 }  // namespace smoe

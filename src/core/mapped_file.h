@@ -13,6 +13,9 @@ class MappedFile {
   MappedFile() = default;
   // Maps `path` read-only; throws smoe::Error naming the file and the reason on failure.
   static MappedFile open(const std::string& path);
+  // Wraps bytes the caller owns, so parsers that read a MappedFile also read from memory (tests,
+  // fuzzing). The bytes must outlive this object and everything read from it; nothing is unmapped.
+  static MappedFile borrow(const uint8_t* data, size_t size, std::string name);
 
   MappedFile(MappedFile&& other) noexcept;
   MappedFile& operator=(MappedFile&& other) noexcept;
@@ -28,6 +31,7 @@ class MappedFile {
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
   std::string path_;
+  bool owned_ = false;  // a mapping of ours (open), not borrowed bytes
 };
 
 }  // namespace smoe

@@ -329,4 +329,11 @@ GgufFile GgufFile::open(const std::string& path) {
   return file;
 }
 
+GgufFile GgufFile::from_bytes(const uint8_t* data, size_t size, std::string name) {
+  GgufFile file;
+  file.file_ = MappedFile::borrow(data, size, std::move(name));
+  GgufParser(file).parse();
+  return file;
+}
+
 }  // namespace smoe

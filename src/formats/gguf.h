@@ -91,6 +91,9 @@ class GgufFile {
   // lie in any order with gaps (llama.cpp insists on packed order) but each must be aligned,
   // inside the file, and not overlap another.
   static GgufFile open(const std::string& path);
+  // The same checks on bytes in memory, which must outlive the returned file (its tensors point
+  // into them); `name` stands for the path in errors.
+  static GgufFile from_bytes(const uint8_t* data, size_t size, std::string name);
 
   uint32_t version() const { return version_; }
   uint32_t alignment() const { return alignment_; }

@@ -45,9 +45,16 @@ const DtypeInfo& info(SafetensorsDtype d) {
 std::string_view safetensors_dtype_name(SafetensorsDtype dtype) { return info(dtype).name; }
 size_t safetensors_dtype_size(SafetensorsDtype dtype) { return info(dtype).size; }
 
-SafetensorsFile SafetensorsFile::open(const std::string& path) {
+SafetensorsFile SafetensorsFile::open(const std::string& path) { return parse(MappedFile::open(path)); }
+
+SafetensorsFile SafetensorsFile::from_bytes(const uint8_t* data, size_t size, std::string name) {
+  return parse(MappedFile::borrow(data, size, std::move(name)));
+}
+
+SafetensorsFile SafetensorsFile::parse(MappedFile file) {
   SafetensorsFile f;
-  f.file_ = MappedFile::open(path);
+  f.file_ = std::move(file);
+  const std::string& path = f.file_.path();
   const uint8_t* bytes = f.file_.data();
   const size_t size = f.file_.size();
   if (size < 8) fail("{}: too short for a safetensors file ({} bytes)", path, size);
@@ -69,7 +76,10 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
   const uint64_t data_size = size - data_start;
 
   std::vector<std::pair<uint64_t, uint64_t>> ranges;
-  for (const auto& [name, entry] : header.items()) {
+  for (const auto& item : header.items()) {
+    // Plain references, not a structured binding: clang 14 cannot capture bindings in the lambda.
+    const std::string& name = item.key();
+    const nlohmann::json& entry = item.value();
     if (name == "__metadata__") {
       if (!entry.is_object()) fail("{}: __metadata__ is not an object", path);
       for (const auto& [k, v] : entry.items())

@@ -34,6 +34,9 @@ class SafetensorsFile {
 
   // Maps and validates the file; throws smoe::Error "<path>: <problem>" when malformed.
   static SafetensorsFile open(const std::string& path);
+  // The same checks on bytes in memory, which must outlive the returned file (its tensors point
+  // into them); `name` stands for the path in errors.
+  static SafetensorsFile from_bytes(const uint8_t* data, size_t size, std::string name);
 
   const std::string& path() const { return file_.path(); }
   size_t file_size() const { return file_.size(); }
@@ -43,6 +46,9 @@ class SafetensorsFile {
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
 
  private:
+  // Validates the header of `file` and indexes its tensors.
+  static SafetensorsFile parse(MappedFile file);
+
   MappedFile file_;
   std::map<std::string, SafetensorsTensor, std::less<>> tensors_;
   std::map<std::string, std::string> metadata_;

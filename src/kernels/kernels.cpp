@@ -11,6 +11,7 @@
 #include "kernels/kernel_levels.h"
 #include "kernels/ref/ref_kernels.h"
 
+#include <cpuid.h>
 
 #include <algorithm>
 #include <array>
@@ -82,10 +83,16 @@ uint64_t os_enabled_state() {
   return (static_cast<uint64_t>(edx) << 32) | eax;
 }
 
+// F16C straight from CPUID (leaf 1, ECX): clang's __builtin_cpu_supports does not know "f16c".
+bool cpu_has_f16c() {
+  unsigned eax, ebx, ecx, edx;
+  return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C) != 0;
+}
+
 bool cpu_has_avx2() {
   const uint64_t xcr0 = os_enabled_state();
   return (xcr0 & 0x6) == 0x6 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-         __builtin_cpu_supports("f16c");
+         cpu_has_f16c();
 }
 
 bool cpu_has_avx512() {

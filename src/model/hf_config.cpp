@@ -18,7 +18,8 @@ ModelConfig config_from_hf(const nlohmann::json& j, const std::string& source) {
          "LlamaForCausalLM)", source, arch.empty() ? "(none)" : arch);
   const bool mixtral = arch == "MixtralForCausalLM";
   c.architecture = arch;
-  c.name = j.value("_name_or_path", std::string());
+  // Only a name for display: a value that is not a string is ignored (value() would throw for it).
+  if (j.contains("_name_or_path") && j["_name_or_path"].is_string()) c.name = j["_name_or_path"].get<std::string>();
 
   auto get_int = [&](const char* key, std::optional<int64_t> fallback) -> int64_t {
     if (!j.contains(key) || j[key].is_null()) {
@@ -55,8 +56,13 @@ ModelConfig config_from_hf(const nlohmann::json& j, const std::string& source) {
   }
   if (j.contains("rope_scaling") && !j["rope_scaling"].is_null())
     fail("{}: rope_scaling is not supported", source);
-  if (j.contains("hidden_act") && j["hidden_act"] != "silu")
-    fail("{}: hidden_act '{}' is not supported (Mixtral uses silu)", source, j["hidden_act"].dump());
+  if (j.contains("hidden_act") && j["hidden_act"] != "silu") {
+    // Named by its text or its type, never dump()ed: dump recurses, and a value of deeply nested
+    // lists would exhaust the stack.
+    const nlohmann::json& act = j["hidden_act"];
+    fail("{}: hidden_act {} is not supported (Mixtral uses silu)", source,
+         act.is_string() ? "'" + act.get<std::string>() + "'" : fmt::format("of type {}", act.type_name()));
+  }
   c.rope_style = RopeStyle::Halves;
   c.validate();
   return c;

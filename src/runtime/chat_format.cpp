@@ -42,7 +42,9 @@ std::vector<ChatMessage> parse_chat_messages(const nlohmann::json& messages) {
       msg.content = content.get<std::string>();
     } else if (content.is_array()) {
       for (const auto& part : content) {
-        if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") || !part["text"].is_string())
+        // Compared as JSON, not read with value("type", ""), which throws for a non-string type.
+        if (!part.is_object() || !part.contains("type") || part["type"] != "text" || !part.contains("text") ||
+            !part["text"].is_string())
           fail("message {} ({}): only text content parts are supported", i, role);
         msg.content += part["text"].get<std::string>();
       }

@@ -62,23 +62,20 @@ std::vector<std::string> read_stop(const json& v) {
   return stops;
 }
 
+// OpenAI's prompt forms: "text", ["text"], [ids] and [[ids]], one prompt per request. Read
+// without recursion: a body of nested lists must not be able to exhaust the stack.
 void read_prompt(const json& v, CompletionRequest& r) {
-  if (v.is_string()) {
-    r.prompt_text = v.get<std::string>();
-    return;
-  }
-  if (v.is_array() && !v.empty() && v[0].is_string()) {
+  const json* prompt = &v;
+  if (v.is_array() && !v.empty() && (v[0].is_string() || v[0].is_array())) {
     if (v.size() != 1) bad_request("prompt", "only one prompt per request is supported (got a list of several)");
-    r.prompt_text = v[0].get<std::string>();
+    prompt = &v[0];
+  }
+  if (prompt->is_string()) {
+    r.prompt_text = prompt->get<std::string>();
     return;
   }
-  if (v.is_array() && !v.empty() && v[0].is_array()) {
-    if (v.size() != 1) bad_request("prompt", "only one prompt per request is supported (got a list of several)");
-    read_prompt(v[0], r);
-    return;
-  }
-  if (v.is_array() && !v.empty()) {
-    for (const json& id : v) {
+  if (prompt->is_array() && !prompt->empty()) {
+    for (const json& id : *prompt) {
       if (!id.is_number_integer()) bad_request("prompt", "'prompt' must be a string, or a list of token ids");
       const int64_t x = id.get<int64_t>();
       if (x < 0 || x > INT32_MAX) bad_request("prompt", fmt::format("token id {} is out of range", x));
@@ -96,7 +93,7 @@ CompletionRequest parse_completion_request(Endpoint endpoint, const std::string&
   json body;
   try {
     body = json::parse(body_text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers like 1e400
     bad_request("", fmt::format("the request body is not valid JSON: {}", e.what()));
   }
   if (!body.is_object()) bad_request("", "the request body must be a JSON object");

@@ -73,6 +73,21 @@ class GgufMalformed : public ::testing::Test {
   int cases_ = 0;
 };
 
+// from_bytes (what fuzz_gguf uses) runs the same checks on memory, in place.
+TEST_F(GgufMalformed, FromBytesReadsMemoryInPlace) {
+  const GgufFile f = GgufFile::from_bytes(base_.data(), base_.size(), "memory");
+  ASSERT_EQ(f.tensors().size(), 2u);
+  EXPECT_EQ(f.find_tensor("tensor.b")->data, base_.data() + f.data_offset() + 64);
+  EXPECT_EQ(f.get_int("test.k2"), 8);
+  try {
+    // Cut inside tensor.b (68 bytes at data offset 64); the file may end in alignment padding.
+    GgufFile::from_bytes(base_.data(), f.data_offset() + 100, "memory");
+    ADD_FAILURE() << "accepted a truncated file";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("memory: ", 0), 0u) << e.what();
+  }
+}
+
 TEST_F(GgufMalformed, BaseFileIsValid) {
   const GgufFile f = GgufFile::open(dir_ + "/base.gguf");
   EXPECT_EQ(f.tensors().size(), 2u);

@@ -83,5 +83,24 @@ TEST(Safetensors, EveryTruncationOfAValidFileIsAnError) {
   }
 }
 
+// from_bytes (what fuzz_safetensors uses) runs the same checks on memory, in place.
+TEST(Safetensors, FromBytesReadsMemoryInPlace) {
+  const std::string header = R"({"a":{"dtype":"U8","shape":[3],"data_offsets":[0,3]}})";
+  std::string bytes(8, '\0');
+  const uint64_t len = header.size();
+  std::memcpy(bytes.data(), &len, 8);
+  bytes += header + "xyz";
+  const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
+  const SafetensorsFile f = SafetensorsFile::from_bytes(data, bytes.size(), "memory");
+  ASSERT_NE(f.find("a"), nullptr);
+  EXPECT_EQ(f.find("a")->data, data + 8 + header.size());
+  try {
+    SafetensorsFile::from_bytes(data, bytes.size() - 1, "memory");
+    ADD_FAILURE() << "accepted a tensor past the end";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("memory: tensor 'a'", 0), 0u) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace smoe

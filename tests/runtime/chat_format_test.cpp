@@ -82,6 +82,10 @@ TEST(ChatFormat, RejectsMalformedConversations) {
   rejects(R"([{"role":"user","content":42}])", "content");
   rejects(R"([{"role":"user","content":[{"type":"image_url","image_url":"x"}]}])", "text");
   rejects(R"([{"content":"a"}])", "role");
+  // A content part whose type is not a string: an Error, not nlohmann's type_error (found in review
+  // while writing fuzz_chat_messages; the fuzzer had not reached it in 1M runs).
+  rejects(R"([{"role":"user","content":[{"type":1,"text":"a"}]}])", "only text content parts");
+  rejects(R"([{"role":"user","content":[{"type":null,"text":"a"}]}])", "only text content parts");
   // A conversation may end with an assistant turn (e.g. for scoring a reply).
   EXPECT_NO_THROW(validate_chat(parse_chat_messages(
       nlohmann::json::parse(R"([{"role":"user","content":"a"},{"role":"assistant","content":"b"}])"))));

@@ -114,6 +114,7 @@ TEST(CompletionRequest, BadInputIs400NamingTheField) {
        "top_logprobs"},
       {P, R"({"model": "m", "prompt": "x", "seed": "1"})", "seed"},
       {P, R"({"model": "m", "prompt": "x", "echo": true})", "echo"},
+      {C, R"({"messages": [{"role": "user", "content": [{"type": 1, "text": "x"}]}]})", "messages"},
   };
   for (const Case& c : cases) {
     const ApiError e = error_of(c.endpoint, c.body);
@@ -122,6 +123,31 @@ TEST(CompletionRequest, BadInputIs400NamingTheField) {
     EXPECT_EQ(e.param(), c.param) << c.body;
     EXPECT_FALSE(std::string(e.what()).empty()) << c.body;
   }
+}
+
+// Found by fuzz_completion_request: nlohmann's parser throws out_of_range, not parse_error, for a
+// number beyond double, which escaped as a 500.
+TEST(CompletionRequest, NumberOutOfRangeIs400) {
+  for (const char* body : {R"({"prompt": "x", "max_tokens": 1e400})", R"({"prompt": [-1e999]})"}) {
+    const ApiError e = error_of(Endpoint::Completions, body);
+    EXPECT_EQ(e.status(), 400) << body;
+    EXPECT_EQ(e.param(), "") << body;
+    EXPECT_NE(std::string(e.what()).find("not valid JSON"), std::string::npos) << e.what();
+  }
+}
+
+// A prompt nested deeper than OpenAI's [[ids]] is a 400; it used to be read recursively, so a
+// body of 300000 nested lists (600 kB, under the 1 MiB body limit) overflowed the stack.
+TEST(CompletionRequest, DeeplyNestedPromptIs400) {
+  const ApiError shallow = error_of(Endpoint::Completions, R"({"prompt": [[[1, 2]]]})");
+  EXPECT_EQ(shallow.status(), 400);
+  EXPECT_EQ(shallow.param(), "prompt");
+  const size_t depth = 300000;
+  const std::string body = "{\"prompt\": " + std::string(depth, '[') + "1" + std::string(depth, ']') + "}";
+  const ApiError deep = error_of(Endpoint::Completions, body);
+  EXPECT_EQ(deep.status(), 400);
+  EXPECT_EQ(deep.param(), "prompt");
+  EXPECT_EQ(completion(R"({"prompt": [[1, 2]]})").prompt_ids, (std::vector<int32_t>{1, 2}));
 }
 
 TEST(CompletionRequest, BudgetIsClampedToTheContext) {
