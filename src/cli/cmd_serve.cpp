@@ -39,9 +39,18 @@ Command add_serve_command(CLI::App& root) {
       ->check(CLI::Range(int64_t{1}, int64_t{4096}))
       ->capture_default_str();
   sub->add_option("--api-key", o->http.api_key, "Require 'Authorization: Bearer KEY' on the API");
-  sub->add_option("--max-body", o->http.max_body_bytes, "Largest request body in bytes")
+  sub->add_option("--max-body", o->http.max_body_bytes, "Largest request body in bytes; larger get 413")
       ->check(CLI::Range(size_t{1024}, size_t{1} << 30))
       ->capture_default_str();
+  sub->add_option("--max-connections", o->http.max_connections,
+                  "Connections served at once; more get 503 with Retry-After (0: --parallel + --max-queue + 4)")
+      ->check(CLI::Range(0, 4096))
+      ->capture_default_str();
+  sub->footer(
+      "Limits: a prompt must leave room in the context (--ctx, default the model's) or it gets 400\n"
+      "context_length_exceeded; max_tokens is clamped to the room left. Bodies over --max-body get 413,\n"
+      "requests beyond --parallel slots and --max-queue places 503, connections beyond --max-connections 503.\n"
+      "The server listens on 127.0.0.1 unless --host says otherwise; see SECURITY.md.");
 
   return {sub, [o]() {
             // Every thread inherits this mask: only the waiting thread below receives the signals.
