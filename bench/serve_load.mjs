@@ -6,6 +6,7 @@
 //
 //   node bench/serve_load.mjs --url http://127.0.0.1:8080 --clients 1,8 --seconds 30 --max-tokens 64
 import { parseArgs } from "node:util";
+import { sseData } from "./sse.mjs";
 
 const { values: opt } = parseArgs({
   options: {
@@ -39,27 +40,17 @@ async function oneRequest(model, prompt) {
     }),
   });
   if (!response.ok) throw new Error(`HTTP ${response.status}: ${await response.text()}`);
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder();
-  let buffer = "", last = null, ttft = null, tokens = 0;
+  let last = null, ttft = null, tokens = 0;
   const gaps = [];
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buffer += decoder.decode(value, { stream: true });
-    let end;
-    while ((end = buffer.indexOf("\n\n")) >= 0) {
-      const event = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      if (!event.startsWith("data: ") || event === "data: [DONE]") continue;
-      const chunk = JSON.parse(event.slice(6));
-      const now = performance.now();
-      if (chunk.usage) tokens = chunk.usage.completion_tokens;
-      if (!chunk.choices.length || chunk.choices[0].finish_reason) continue;
-      if (ttft === null) ttft = now - start;
-      else gaps.push(now - last);
-      last = now;
-    }
+  for await (const data of sseData(response)) {
+    if (data === "[DONE]") continue;
+    const chunk = JSON.parse(data);
+    const now = performance.now();
+    if (chunk.usage) tokens = chunk.usage.completion_tokens;
+    if (!chunk.choices.length || chunk.choices[0].finish_reason) continue;
+    if (ttft === null) ttft = now - start;
+    else gaps.push(now - last);
+    last = now;
   }
   return { ttft, gaps, tokens };
 }

@@ -2,12 +2,12 @@
 #include "convert/metadata.h"
 
 #include "core/error.h"
+#include "formats/json_file.h"
 #include "tokenizer/vocab.h"
 
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
-#include <fstream>
 
 namespace smoe {
 namespace {
@@ -26,9 +26,10 @@ uint32_t u32(int64_t v, std::string_view what) {
 // A JSON file of the checkpoint directory, or null when absent or unreadable as JSON (these
 // files are optional; config.json itself was already read by the loader).
 nlohmann::json optional_json(const std::string& dir, const char* name) {
-  std::ifstream f(std::filesystem::path(dir) / name);
-  if (!f) return nullptr;
-  return nlohmann::json::parse(f, nullptr, /*allow_exceptions=*/false);
+  const std::filesystem::path path = std::filesystem::path(dir) / name;
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return nullptr;
+  return nlohmann::json::parse(read_json_text(path.string()), nullptr, /*allow_exceptions=*/false);
 }
 
 void write_hf_vocab(GgufWriter& out, const Model& model) {

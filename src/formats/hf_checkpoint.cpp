@@ -2,27 +2,14 @@
 #include "formats/hf_checkpoint.h"
 
 #include "core/error.h"
+#include "formats/json_file.h"
 
 #include <filesystem>
-#include <fstream>
 #include <set>
 
 namespace fs = std::filesystem;
 
 namespace smoe {
-namespace {
-
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) fail("cannot read '{}'", path);
-  try {
-    return nlohmann::json::parse(f);
-  } catch (const nlohmann::json::exception& e) {
-    fail("'{}' is not valid JSON: {}", path, e.what());
-  }
-}
-
-}  // namespace
 
 bool HfCheckpoint::looks_like_checkpoint(const std::string& path) {
   std::error_code ec;
@@ -36,14 +23,14 @@ HfCheckpoint HfCheckpoint::open(const std::string& dir) {
   if (!fs::is_directory(dir, ec)) fail("'{}' is not a directory", dir);
   const fs::path root(dir);
   if (!fs::exists(root / "config.json", ec)) fail("'{}' has no config.json (not a Hugging Face checkpoint)", dir);
-  c.config_ = read_json((root / "config.json").string());
+  c.config_ = read_json_file((root / "config.json").string());
   if (!c.config_.is_object()) fail("'{}': config.json is not a JSON object", dir);
 
   const fs::path index = root / "model.safetensors.index.json";
   const fs::path single = root / "model.safetensors";
   std::vector<std::string> shard_names;
   if (fs::exists(index, ec)) {
-    const nlohmann::json j = read_json(index.string());
+    const nlohmann::json j = read_json_file(index.string());
     if (!j.contains("weight_map") || !j["weight_map"].is_object())
       fail("'{}': no weight_map object", index.string());
     std::set<std::string> unique;

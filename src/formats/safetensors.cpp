@@ -40,6 +40,51 @@ const DtypeInfo& info(SafetensorsDtype d) {
   return kDtypes[0];
 }
 
+// Counts tensor entries and nesting depth without building the header (SAX events only).
+class HeaderShape : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  explicit HeaderShape(const std::string& path) : path_(path) {}
+
+  bool start_object(std::size_t) override { return open(); }
+  bool start_array(std::size_t) override { return open(); }
+  bool end_object() override { return close(); }
+  bool end_array() override { return close(); }
+  bool key(string_t& name) override {
+    if (depth_ == 1 && name != "__metadata__" && ++tensors_ > SafetensorsFile::kMaxTensorCount)
+      fail("{}: the safetensors header has more than the {} tensors accepted", path_, SafetensorsFile::kMaxTensorCount);
+    return true;
+  }
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  // Syntax errors are reported by the full parse that follows, with its message.
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+
+ private:
+  const std::string& path_;
+  int depth_ = 0;
+  size_t tensors_ = 0;
+
+  bool open() {
+    if (++depth_ > SafetensorsFile::kMaxNesting)
+      fail("{}: the safetensors header nests deeper than {} levels", path_, SafetensorsFile::kMaxNesting);
+    return true;
+  }
+  bool close() {
+    --depth_;
+    return true;
+  }
+};
+
+void check_header_shape(const char* begin, const char* end, const std::string& path) {
+  HeaderShape shape(path);
+  nlohmann::json::sax_parse(begin, end, &shape);
+}
+
 }  // namespace
 
 std::string_view safetensors_dtype_name(SafetensorsDtype dtype) { return info(dtype).name; }
@@ -65,6 +110,11 @@ SafetensorsFile SafetensorsFile::parse(MappedFile file) {
   if (header_len > size - 8)
     fail("{}: truncated: the header claims {} bytes but the file has {}", path, header_len, size - 8);
   const char* header_begin = reinterpret_cast<const char*>(bytes + 8);
+  // A first pass that builds nothing refuses a header of very many entries or deep nesting
+  // before it is held in memory as objects (several times its text). nlohmann's parse callback is
+  // no place for this: its parser rescans the enclosing object at each end of an object, which
+  // makes a header of many entries take quadratic time.
+  check_header_shape(header_begin, header_begin + header_len, path);
   nlohmann::json header;
   try {
     header = nlohmann::json::parse(header_begin, header_begin + header_len);
@@ -100,7 +150,7 @@ SafetensorsFile SafetensorsFile::parse(MappedFile file) {
     auto it = std::find_if(kDtypes.begin(), kDtypes.end(), [&](const DtypeInfo& i) { return i.name == dtype; });
     if (it == kDtypes.end()) bad("unknown dtype '" + dtype + "'");
     t.dtype = it->dtype;
-    if (sh->size() > 8) bad("more than 8 dimensions");
+    if (sh->size() > kMaxDims) bad(fmt::format("more than {} dimensions", kMaxDims));
     uint64_t elements = 1;
     for (const auto& d : *sh) {
       if (!d.is_number_unsigned()) bad("shape entries must be non-negative integers");

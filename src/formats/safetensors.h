@@ -29,8 +29,17 @@ struct SafetensorsTensor {
 
 class SafetensorsFile {
  public:
-  // Largest JSON header accepted (the format's own reference implementation uses 100 MB).
+  // Limits that protect the host from hostile or corrupt headers, checked while the JSON is
+  // parsed, before the whole header is held as objects. The largest JSON header accepted (the
+  // format's own reference implementation uses 100 MB):
   static constexpr uint64_t kMaxHeaderBytes = 100u << 20;
+  // Tensors in one file (Mixtral 8x22B has about 1,000 in all its shards together; gguf_limits
+  // allows 2^20 per GGUF, whose entries are far smaller than JSON ones).
+  static constexpr size_t kMaxTensorCount = size_t{1} << 16;
+  // Dimensions of a tensor (weights have 1 or 2; safetensors itself sets no limit).
+  static constexpr size_t kMaxDims = 8;
+  // Nesting of the header: header object > tensor entry > shape list.
+  static constexpr int kMaxNesting = 3;
 
   // Maps and validates the file; throws smoe::Error "<path>: <problem>" when malformed.
   static SafetensorsFile open(const std::string& path);

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace smoe {
 
@@ -127,6 +128,16 @@ inline int q3k_scale(int j, const uint8_t* scales) {
   const int low = j < 8 ? (scales[j] & 0xF) : (scales[j - 8] >> 4);
   const int high = (scales[8 + j % 4] >> (2 * (j / 4))) & 3;
   return low | (high << 4);
+}
+
+// Block i of a row that may start at any address (a test's misaligned buffer, a GGUF with an odd
+// general.alignment), copied out: reading a block's 16-bit fields through a misaligned pointer is
+// undefined behaviour (UBSan: misaligned address).
+template <typename Block>
+inline Block load_block(const void* row, int64_t i) {
+  Block block;
+  std::memcpy(&block, static_cast<const uint8_t*>(row) + i * static_cast<int64_t>(sizeof(Block)), sizeof(Block));
+  return block;
 }
 
 }  // namespace smoe

@@ -1,11 +1,12 @@
 // Routes of the OpenAI-compatible API and the chat page.
 #include "server/http_server.h"
 
-
 #include "core/error.h"
 #include "server/api_error.h"
+#include "server/api_key.h"
 #include "server/chat_page.h"
 #include "server/completion_request.h"
+#include "server/connection_limit.h"
 #include "server/openai_response.h"
 
 #include <httplib.h>
@@ -48,6 +49,12 @@ std::string served_model_id(const std::string& model_path) {
   return p.extension() == ".gguf" ? p.stem().string() : p.filename().string();
 }
 
+int effective_max_connections(const HttpOptions& options, int parallel, int max_queue) {
+  // A streaming request holds its handler thread until it ends: by default enough threads for
+  // every slot and every queued request, plus a few for health checks and metrics while all are busy.
+  return options.max_connections > 0 ? options.max_connections : parallel + max_queue + 4;
+}
+
 HttpServer::HttpServer(const Model& model, Scheduler& scheduler, Metrics& metrics, HttpOptions options)
     : model_(model),
       scheduler_(scheduler),
@@ -55,10 +62,8 @@ HttpServer::HttpServer(const Model& model, Scheduler& scheduler, Metrics& metric
       options_(std::move(options)),
       model_id_(served_model_id(model.path())),
       http_(std::make_unique<httplib::Server>()) {
-  // A streaming request holds its handler thread until it ends: enough threads for every slot and
-  // every queued request, plus a few for health checks and metrics while all are busy.
-  const int threads = options_.threads > 0 ? options_.threads : scheduler.parallel() + scheduler.max_queue() + 4;
-  http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  const int max_connections = effective_max_connections(options_, scheduler.parallel(), scheduler.max_queue());
+  http_->new_task_queue = [max_connections] { return new ConnectionLimit(max_connections); };
   http_->set_payload_max_length(options_.max_body_bytes);
   // Idle keep-alive connections hold a handler thread and delay shutdown by this much.
   http_->set_keep_alive_timeout(2);
@@ -83,10 +88,21 @@ void HttpServer::stop() { http_->stop(); }
 void HttpServer::add_routes() {
   httplib::Server& http = *http_;
 
-  // With --api-key, everything but the page and the health check needs "Authorization: Bearer KEY".
   http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    // A connection over --max-connections: every request on it is refused, and the client is asked
+    // to close it so that it comes back through the limit.
+    if (refusing_connection()) {
+      send_error(res, ApiError(503,
+                               fmt::format("too many connections (--max-connections {}); retry later",
+                                           effective_max_connections(options_, scheduler_.parallel(),
+                                                                     scheduler_.max_queue())),
+                               "server_error", "", "too_many_connections"));
+      res.set_header("Connection", "close");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    // With --api-key, everything but the page and the health check needs "Authorization: Bearer KEY".
     if (options_.api_key.empty() || req.path == "/" || req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
-    if (req.get_header_value("Authorization") == "Bearer " + options_.api_key)
+    if (authorization_matches(req.get_header_value("Authorization"), options_.api_key))
       return httplib::Server::HandlerResponse::Unhandled;
     send_error(res, ApiError(401, "invalid or missing API key (send Authorization: Bearer KEY)", "invalid_request_error",
                              "", "invalid_api_key"));

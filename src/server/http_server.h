@@ -26,8 +26,13 @@ struct HttpOptions {
   int port = 8080;                        // 0: any free port (bind() returns it)
   std::string api_key;                    // empty: no authentication
   size_t max_body_bytes = size_t{1} << 20;  // larger request bodies get 413
-  int threads = 0;                        // handler threads; 0: enough for every slot and the queue
+  // Connections served at once, one handler thread each; more get 503 with Retry-After.
+  // 0: --parallel + --max-queue + 4 (every slot and queue place, plus a few for /health and /metrics).
+  int max_connections = 0;
 };
+
+// The connection limit in force for these options.
+int effective_max_connections(const HttpOptions& options, int parallel, int max_queue);
 
 class HttpServer {
  public:

@@ -72,6 +72,23 @@ TEST(Safetensors, MalformedFilesAreClearErrors) {
   expect_error(tiny, "too short");
 }
 
+// The limits that protect the host, each refused with its own message (without them a header of
+// many tiny entries is held in memory whole before anything is checked).
+TEST(Safetensors, HeaderLimits) {
+  std::string many = "{";
+  for (size_t i = 0; i <= SafetensorsFile::kMaxTensorCount; ++i)
+    many += fmt::format(R"("t{}":{{"dtype":"U8","shape":[0],"data_offsets":[0,0]}},)", i);
+  many.back() = '}';
+  expect_error(file_with(many, 0), "more than the 65536 tensors");
+  expect_error(file_with(R"({"a":{"dtype":"F32","shape":[[2]],"data_offsets":[0,8]}})", 8), "nests deeper than 3");
+  expect_error(file_with(R"({"__metadata__":{"k":{"x":[1]}}})", 0), "nests deeper than 3");
+  expect_error(file_with(R"({"a":{"dtype":"F32","shape":[1,1,1,1,1,1,1,1,2],"data_offsets":[0,8]}})", 8),
+               "more than 8 dimensions");
+  // At the limits themselves, files are accepted.
+  EXPECT_NO_THROW(SafetensorsFile::open(
+      file_with(R"({"a":{"dtype":"F32","shape":[1,1,1,1,1,1,1,2],"data_offsets":[0,8]}})", 8)));
+}
+
 TEST(Safetensors, EveryTruncationOfAValidFileIsAnError) {
   const std::string good = file_with(R"({"w":{"dtype":"F16","shape":[4,4],"data_offsets":[0,32]}})", 32);
   std::ifstream in(good, std::ios::binary);

@@ -129,6 +129,14 @@ TEST(HfCheckpoint, BrokenDirectoriesAreClearErrors) {
   std::ofstream(d / "config.json") << "{\"hidden_size\": 64,";
   expect_error(d, "not valid JSON");
 
+  // A config.json beyond the JSON side-file limit (16 MiB) is refused before it is parsed.
+  d = copy_dir("huge-config");
+  {
+    std::ofstream f(d / "config.json");
+    f << "{\"pad\": \"" << std::string(17u << 20, 'x') << "\"}";
+  }
+  expect_error(d, "larger than the 16 MiB");
+
   d = copy_dir("truncated-shard");
   fs::resize_file(d / "model-00001-of-00002.safetensors", 1000);
   expect_error(d, "model-00001-of-00002.safetensors");

@@ -6,6 +6,11 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <csignal>
 
 namespace smoe::test {
@@ -196,6 +201,62 @@ TEST(ServerHttp, ApiKeyIsRequiredWhenSet) {
   expect_error(curl({server.url("/v1/models")}), 401);
   EXPECT_EQ(post_json(chat, body, {"-H", "Authorization: Bearer sesame"}).status, 200);
   EXPECT_EQ(curl({server.url("/health")}).status, 200);  // health checks need no key
+}
+
+// An open TCP connection to the server that sends nothing: it holds one handler thread.
+class IdleConnection {
+ public:
+  explicit IdleConnection(int port) : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd_ < 0 || connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) ADD_FAILURE() << "connect failed";
+  }
+  ~IdleConnection() { close(fd_); }
+  IdleConnection(const IdleConnection&) = delete;
+  IdleConnection& operator=(const IdleConnection&) = delete;
+
+ private:
+  int fd_;
+};
+
+TEST(ServerHttp, ConnectionsOverTheLimitGet503) {
+  ServerProcess server({"--max-connections", "1"});
+  {
+    IdleConnection holder(server.port());
+    // Without the limit this waits for a free thread (or gets one): with it, 503 at once.
+    const HttpResult r = curl({server.url("/health")});
+    expect_error(r, 503);
+    EXPECT_TRUE(contains(r.body, "too_many_connections")) << r.body;
+    const HttpResult with_headers = curl({"-D", "-", server.url("/v1/models")});
+    EXPECT_EQ(with_headers.status, 503);
+    EXPECT_TRUE(contains(with_headers.body, "Retry-After: 1")) << with_headers.body;
+  }
+  // Once the connection has closed, its thread serves again.
+  int status = 0;
+  for (int i = 0; i < 50 && status != 200; ++i) {
+    status = curl({server.url("/health")}).status;
+    if (status != 200) usleep(100'000);
+  }
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(server.stop(), 0);
+}
+
+TEST(ServerHttp, MaxTokensIsClampedToTheContext) {
+  ServerProcess server;
+  std::string prompt;
+  for (int i = 0; i < 240; ++i) prompt += " word";
+  const json body = {{"prompt", prompt}, {"max_tokens", int64_t{1} << 40}, {"temperature", 0}};
+  const HttpResult r = post_json(server.url("/v1/completions"), body.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json answer = json::parse(r.body);
+  // The bundled model's context is 256 tokens: the answer ends there at the latest.
+  EXPECT_LE(answer["usage"]["total_tokens"].get<int>(), 256) << r.body;
+  if (answer["choices"][0]["finish_reason"] == "length") EXPECT_EQ(answer["usage"]["total_tokens"], 256) << r.body;
+  json over = body;
+  over["max_tokens"] = (int64_t{1} << 40) + 1;
+  expect_error(post_json(server.url("/v1/completions"), over.dump()), 400, "max_tokens");
 }
 
 TEST(ServerHttp, SigtermFinishesTheStreamsInFlightThenExits) {

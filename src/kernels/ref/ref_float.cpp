@@ -19,9 +19,18 @@ void quantize_row_f32(const float* src, void* dst, int64_t n) {
   std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
 }
 
+namespace {
+// The i-th 16-bit value of a row that may start at an odd address (safetensors data offsets are
+// free): memcpy, since reading a misaligned uint16_t is undefined behaviour.
+uint16_t half_at(const void* row, int64_t i) {
+  uint16_t h;
+  std::memcpy(&h, static_cast<const uint8_t*>(row) + 2 * i, 2);
+  return h;
+}
+}  // namespace
+
 void dequantize_row_f16(const void* src, float* dst, int64_t n) {
-  const auto* h = static_cast<const uint16_t*>(src);
-  for (int64_t i = 0; i < n; ++i) dst[i] = fp16_to_fp32(h[i]);
+  for (int64_t i = 0; i < n; ++i) dst[i] = fp16_to_fp32(half_at(src, i));
 }
 
 float dot_row_f16(const void* w, const float* x, int64_t n) {
@@ -34,8 +43,7 @@ void quantize_row_f16(const float* src, void* dst, int64_t n) {
 }
 
 void dequantize_row_bf16(const void* src, float* dst, int64_t n) {
-  const auto* h = static_cast<const uint16_t*>(src);
-  for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_fp32(h[i]);
+  for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_fp32(half_at(src, i));
 }
 
 float dot_row_bf16(const void* w, const float* x, int64_t n) {

@@ -96,9 +96,8 @@ void quantize_q4k_style_scales(const float* x, int nmax, float rmin, float rdelt
 // ---------------------------------------------------------------------------------------- Q2_K
 
 void dequantize_row_q2_k(const void* src, float* dst, int64_t n) {
-  const auto* blocks = static_cast<const BlockQ2_K*>(src);
   for (int64_t b = 0; b < n / kQK; ++b) {
-    const BlockQ2_K& block = blocks[b];
+    const BlockQ2_K block = load_block<BlockQ2_K>(src, b);
     const float d = fp16_to_fp32(block.d);
     const float min = fp16_to_fp32(block.dmin);
     const uint8_t* q = block.qs;
@@ -175,9 +174,8 @@ void quantize_row_q2_k(const float* src, void* dst, int64_t n) {
 // ---------------------------------------------------------------------------------------- Q3_K
 
 void dequantize_row_q3_k(const void* src, float* dst, int64_t n) {
-  const auto* blocks = static_cast<const BlockQ3_K*>(src);
   for (int64_t b = 0; b < n / kQK; ++b) {
-    const BlockQ3_K& block = blocks[b];
+    const BlockQ3_K block = load_block<BlockQ3_K>(src, b);
     const float d_all = fp16_to_fp32(block.d);
     const uint8_t* q = block.qs;
     int group = 0;
@@ -262,9 +260,8 @@ void quantize_row_q3_k(const float* src, void* dst, int64_t n) {
 // ---------------------------------------------------------------------------------------- Q4_K
 
 void dequantize_row_q4_k(const void* src, float* dst, int64_t n) {
-  const auto* blocks = static_cast<const BlockQ4_K*>(src);
   for (int64_t b = 0; b < n / kQK; ++b) {
-    const BlockQ4_K& block = blocks[b];
+    const BlockQ4_K block = load_block<BlockQ4_K>(src, b);
     const float d = fp16_to_fp32(block.d);
     const float min = fp16_to_fp32(block.dmin);
     const uint8_t* q = block.qs;
@@ -301,9 +298,8 @@ void quantize_row_q4_k(const float* src, void* dst, int64_t n) {
 // ---------------------------------------------------------------------------------------- Q5_K
 
 void dequantize_row_q5_k(const void* src, float* dst, int64_t n) {
-  const auto* blocks = static_cast<const BlockQ5_K*>(src);
   for (int64_t b = 0; b < n / kQK; ++b) {
-    const BlockQ5_K& block = blocks[b];
+    const BlockQ5_K block = load_block<BlockQ5_K>(src, b);
     const float d = fp16_to_fp32(block.d);
     const float min = fp16_to_fp32(block.dmin);
     const uint8_t* ql = block.qs;
@@ -359,9 +355,8 @@ void quantize_row_q5_k(const float* src, void* dst, int64_t n) {
 // ---------------------------------------------------------------------------------------- Q6_K
 
 void dequantize_row_q6_k(const void* src, float* dst, int64_t n) {
-  const auto* blocks = static_cast<const BlockQ6_K*>(src);
   for (int64_t b = 0; b < n / kQK; ++b) {
-    const BlockQ6_K& block = blocks[b];
+    const BlockQ6_K block = load_block<BlockQ6_K>(src, b);
     const float d = fp16_to_fp32(block.d);
     // ggml computes d * scale * q as (d * scale) * q: the per-group products are hoisted out of
     // the element loop (same value, and the loop over 16 elements then vectorizes).

@@ -42,12 +42,12 @@ float signed_absmax(const float* x) {
 // ---------------------------------------------------------------------------------------- Q4_0
 
 void dequantize_row_q4_0(const void* src, float* dst, int64_t n) {
-  const auto* blocks = static_cast<const BlockQ4_0*>(src);
   for (int64_t b = 0; b < n / kBlockValues; ++b, dst += kBlockValues) {
-    const float d = fp16_to_fp32(blocks[b].d);
+    const BlockQ4_0 block = load_block<BlockQ4_0>(src, b);
+    const float d = fp16_to_fp32(block.d);
     for (int j = 0; j < kHalf; ++j) {
-      dst[j] = static_cast<float>((blocks[b].qs[j] & 0x0F) - 8) * d;
-      dst[j + kHalf] = static_cast<float>((blocks[b].qs[j] >> 4) - 8) * d;
+      dst[j] = static_cast<float>((block.qs[j] & 0x0F) - 8) * d;
+      dst[j + kHalf] = static_cast<float>((block.qs[j] >> 4) - 8) * d;
     }
   }
 }
@@ -74,13 +74,13 @@ void quantize_row_q4_0(const float* src, void* dst, int64_t n) {
 // ---------------------------------------------------------------------------------------- Q4_1
 
 void dequantize_row_q4_1(const void* src, float* dst, int64_t n) {
-  const auto* blocks = static_cast<const BlockQ4_1*>(src);
   for (int64_t b = 0; b < n / kBlockValues; ++b, dst += kBlockValues) {
-    const float d = fp16_to_fp32(blocks[b].d);
-    const float m = fp16_to_fp32(blocks[b].m);
+    const BlockQ4_1 block = load_block<BlockQ4_1>(src, b);
+    const float d = fp16_to_fp32(block.d);
+    const float m = fp16_to_fp32(block.m);
     for (int j = 0; j < kHalf; ++j) {
-      dst[j] = static_cast<float>(blocks[b].qs[j] & 0x0F) * d + m;
-      dst[j + kHalf] = static_cast<float>(blocks[b].qs[j] >> 4) * d + m;
+      dst[j] = static_cast<float>(block.qs[j] & 0x0F) * d + m;
+      dst[j + kHalf] = static_cast<float>(block.qs[j] >> 4) * d + m;
     }
   }
 }
@@ -113,15 +113,15 @@ void quantize_row_q4_1(const float* src, void* dst, int64_t n) {
 // ---------------------------------------------------------------------------------------- Q5_0
 
 void dequantize_row_q5_0(const void* src, float* dst, int64_t n) {
-  const auto* blocks = static_cast<const BlockQ5_0*>(src);
   for (int64_t b = 0; b < n / kBlockValues; ++b, dst += kBlockValues) {
-    const float d = fp16_to_fp32(blocks[b].d);
-    const uint32_t qh = load_qh(blocks[b].qh);
+    const BlockQ5_0 block = load_block<BlockQ5_0>(src, b);
+    const float d = fp16_to_fp32(block.d);
+    const uint32_t qh = load_qh(block.qh);
     for (int j = 0; j < kHalf; ++j) {
       const int high0 = ((qh >> j) & 1u) << 4;
       const int high1 = ((qh >> (j + kHalf)) & 1u) << 4;
-      dst[j] = static_cast<float>(((blocks[b].qs[j] & 0x0F) | high0) - 16) * d;
-      dst[j + kHalf] = static_cast<float>(((blocks[b].qs[j] >> 4) | high1) - 16) * d;
+      dst[j] = static_cast<float>(((block.qs[j] & 0x0F) | high0) - 16) * d;
+      dst[j + kHalf] = static_cast<float>(((block.qs[j] >> 4) | high1) - 16) * d;
     }
   }
 }
@@ -151,16 +151,16 @@ void quantize_row_q5_0(const float* src, void* dst, int64_t n) {
 // ---------------------------------------------------------------------------------------- Q5_1
 
 void dequantize_row_q5_1(const void* src, float* dst, int64_t n) {
-  const auto* blocks = static_cast<const BlockQ5_1*>(src);
   for (int64_t b = 0; b < n / kBlockValues; ++b, dst += kBlockValues) {
-    const float d = fp16_to_fp32(blocks[b].d);
-    const float m = fp16_to_fp32(blocks[b].m);
-    const uint32_t qh = load_qh(blocks[b].qh);
+    const BlockQ5_1 block = load_block<BlockQ5_1>(src, b);
+    const float d = fp16_to_fp32(block.d);
+    const float m = fp16_to_fp32(block.m);
+    const uint32_t qh = load_qh(block.qh);
     for (int j = 0; j < kHalf; ++j) {
       const int high0 = ((qh >> j) & 1u) << 4;
       const int high1 = ((qh >> (j + kHalf)) & 1u) << 4;
-      dst[j] = static_cast<float>((blocks[b].qs[j] & 0x0F) | high0) * d + m;
-      dst[j + kHalf] = static_cast<float>((blocks[b].qs[j] >> 4) | high1) * d + m;
+      dst[j] = static_cast<float>((block.qs[j] & 0x0F) | high0) * d + m;
+      dst[j + kHalf] = static_cast<float>((block.qs[j] >> 4) | high1) * d + m;
     }
   }
 }
@@ -198,10 +198,10 @@ void quantize_row_q5_1(const float* src, void* dst, int64_t n) {
 // ---------------------------------------------------------------------------------------- Q8_0
 
 void dequantize_row_q8_0(const void* src, float* dst, int64_t n) {
-  const auto* blocks = static_cast<const BlockQ8_0*>(src);
   for (int64_t b = 0; b < n / kBlockValues; ++b, dst += kBlockValues) {
-    const float d = fp16_to_fp32(blocks[b].d);
-    for (int j = 0; j < kBlockValues; ++j) dst[j] = static_cast<float>(blocks[b].qs[j]) * d;
+    const BlockQ8_0 block = load_block<BlockQ8_0>(src, b);
+    const float d = fp16_to_fp32(block.d);
+    for (int j = 0; j < kBlockValues; ++j) dst[j] = static_cast<float>(block.qs[j]) * d;
   }
 }
 
