@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 #include "core/thread_pool.h"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -184,6 +185,61 @@ TEST_F(SimdKernels, FastMatchesScalarBitForBit) {
       if (type_info(type).block_size == 1) continue;
       for (int64_t n : lengths(type)) check_level(type, Precision::Fast, level, 19, n);
     }
+}
+
+// Blocks of random bytes (every level, scale and min a type can hold, extremes included) with
+// their float factors set to 1, against activations of constant magnitude (every quantized value
+// +-127): the largest integer sums the Fast kernels meet. The SIMD levels add int8 products in
+// int16 before widening, so an overflow there would show as different bits from the scalar level.
+TEST_F(SimdKernels, FastExtremeLevelsMatchScalarBitForBit) {
+  struct FloatFields {
+    GgmlType type;
+    std::vector<size_t> offsets;  // half floats of a block
+  };
+  const std::vector<FloatFields> fields = {
+      {GgmlType::Q4_0, {0}},       {GgmlType::Q4_1, {0, 2}},   {GgmlType::Q5_0, {0}},
+      {GgmlType::Q5_1, {0, 2}},    {GgmlType::Q8_0, {0}},      {GgmlType::Q2_K, {80, 82}},
+      {GgmlType::Q3_K, {108}},     {GgmlType::Q4_K, {0, 2}},   {GgmlType::Q5_K, {0, 2}},
+      {GgmlType::Q6_K, {208}},
+  };
+  set_kernel_precision(Precision::Fast);
+  const int64_t n_rows = 19, n_cols = 1024, n_tokens = 20;
+  for (const FloatFields& ff : fields) {
+    SCOPED_TRACE(type_label(ff.type));
+    const size_t block_bytes = row_bytes(ff.type, type_info(ff.type).block_size);
+    std::vector<uint8_t> w(row_bytes(ff.type, n_cols) * n_rows);
+    uint32_t state = 12345;
+    for (uint8_t& b : w) {
+      state = state * 1664525u + 1013904223u;
+      b = static_cast<uint8_t>(state >> 24);
+    }
+    for (size_t block = 0; block < w.size(); block += block_bytes)
+      for (size_t at : ff.offsets) {
+        w[block + at] = 0x00;  // 1.0 as a half float
+        w[block + at + 1] = 0x3C;
+      }
+    // Tokens: all +1, all -1, and signs alternating in runs of 1, 2, 3, ...
+    std::vector<float> x(static_cast<size_t>(n_cols * n_tokens));
+    for (int64_t t = 0; t < n_tokens; ++t)
+      for (int64_t i = 0; i < n_cols; ++i)
+        x[t * n_cols + i] = t == 0 ? 1.0f : t == 1 ? -1.0f : ((i / (t - 1)) % 2 ? -1.0f : 1.0f);
+    set_kernel_level(KernelLevel::Scalar);
+    const auto want = product(ff.type, w.data(), n_rows, n_cols, x.data(), n_tokens);
+    for (KernelLevel level : simd_levels()) {
+      set_kernel_level(level);
+      for (int64_t tokens : {int64_t{1}, int64_t{2}, int64_t{8}, n_tokens}) {
+        std::vector<float> got(static_cast<size_t>(n_rows * tokens));
+        for (int64_t t0 = 0; t0 < n_tokens; t0 += tokens) {
+          const int64_t nt = std::min(tokens, n_tokens - t0);
+          const auto y = product(ff.type, w.data(), n_rows, n_cols, x.data() + t0 * n_cols, nt);
+          for (int64_t t = 0; t < nt; ++t)
+            for (int64_t r = 0; r < n_rows; ++r)
+              ASSERT_EQ(bits(y[t * n_rows + r]), bits(want[(t0 + t) * n_rows + r]))
+                  << kernel_level_name(level) << ", " << nt << " tokens: token " << t0 + t << " row " << r;
+        }
+      }
+    }
+  }
 }
 
 TEST_F(SimdKernels, ExactIsCloseToReference) {
