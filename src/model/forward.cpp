@@ -90,8 +90,12 @@ void ForwardPass::attention(int64_t il, std::span<const BatchToken> batch, std::
     }
   };
   // Threads only pay off when there is enough work to share (a long context or a batch).
+  // Items are dealt out in turn rather than in contiguous ranges: in a prompt, later tokens
+  // attend to more keys, so with two threads the second range held three quarters of the work.
   if (work > (1 << 16))
-    ThreadPool::global().parallel_for(n * cfg_.n_kv_head, 1, attend);
+    ThreadPool::global().run([&](int thread, int n_threads) {
+      for (int64_t item = thread; item < n * cfg_.n_kv_head; item += n_threads) attend(item, item + 1);
+    });
   else
     attend(0, n * cfg_.n_kv_head);
   matmat(l.wo.type, l.wo.data, D, Q, attn_.data(), n, proj_.data());
