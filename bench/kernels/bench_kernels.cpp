@@ -85,22 +85,29 @@ double thread_cpu_seconds() {
 }
 
 constexpr int64_t kExpertRows = 14336, kExpertCols = 4096;
+constexpr int64_t kHotRows = 128;  // 128 x 4096 at 8.5 bits or less: at most 544 KiB
 constexpr int64_t kPromptRows = 4096, kPromptCols = 4096, kPromptTokens = 512;
 
-void bench_matvec(benchmark::State& state, GgmlType type, Setting s) {
+// rows x cols: an expert's gate (kExpertRows x kExpertCols), its down projection (the
+// transpose: long rows, whose partial sums take more scratch), or kHotRows x kExpertCols, a
+// matrix that stays in L2 (the kernel's arithmetic alone, the ceiling of what it can stream).
+void bench_matvec(benchmark::State& state, GgmlType type, Setting s, int64_t rows, int64_t cols) {
   apply(s);
   static GgmlType cached_type = GgmlType::I8;
+  static int64_t cached_rows = 0, cached_cols = 0;
   static std::vector<uint8_t> w;
-  if (cached_type != type) {
-    w = random_weights(type, kExpertRows, kExpertCols);
+  if (cached_type != type || cached_rows != rows || cached_cols != cols) {
+    w = random_weights(type, rows, cols);
     cached_type = type;
+    cached_rows = rows;
+    cached_cols = cols;
   }
-  const auto x = random_activations(kExpertCols);
-  std::vector<float> y(kExpertRows);
+  const auto x = random_activations(cols);
+  std::vector<float> y(static_cast<size_t>(rows));
   double cpu = 0;
   for (auto _ : state) {
     const double start = thread_cpu_seconds();
-    matvec(type, w.data(), kExpertRows, kExpertCols, x.data(), y.data());
+    matvec(type, w.data(), rows, cols, x.data(), y.data());
     cpu += thread_cpu_seconds() - start;
     benchmark::DoNotOptimize(y.data());
   }
@@ -168,8 +175,17 @@ void register_all() {
           const std::string name = std::string("matvec/") + std::string(type_name(type)) + "/" +
                                    std::string(kernel_level_name(level)) + "/" +
                                    std::string(precision_name(precision)) + "/threads:" + std::to_string(threads);
-          benchmark::RegisterBenchmark(name.c_str(), bench_matvec, type, Setting{level, precision, threads})
+          const Setting setting{level, precision, threads};
+          benchmark::RegisterBenchmark(name.c_str(), bench_matvec, type, setting, kExpertRows, kExpertCols)
               ->UseRealTime()->Unit(benchmark::kMillisecond);
+          if (!quantized || precision != Precision::Fast || level == KernelLevel::Scalar) continue;
+          benchmark::RegisterBenchmark(("matvec_down" + name.substr(6)).c_str(), bench_matvec, type, setting,
+                                       kExpertCols, kExpertRows)
+              ->UseRealTime()->Unit(benchmark::kMillisecond);
+          if (threads == 1)
+            benchmark::RegisterBenchmark(("matvec_hot" + name.substr(6)).c_str(), bench_matvec, type, setting,
+                                         kHotRows, kExpertCols)
+                ->UseRealTime()->Unit(benchmark::kMicrosecond);
         }
       }
     }
