@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 dir=${1:-/tmp/smoe-bench}
 prompt=${2:-512}
 decode=${3:-64}
-smoe=./build/smoe
+smoe=${SMOE:-./build/smoe}  # SMOE=path/to/smoe compares another build
 mkdir -p "$dir"
 for type in Q4_K_M Q8_0; do
   model="$dir/mixtral-8x7b-2l-$type.gguf"
