@@ -1,6 +1,7 @@
 // Spin-then-sleep worker pool (see thread_pool.h).
 #include "core/thread_pool.h"
 
+#include <algorithm>
 #include <chrono>
 
 namespace smoe {
@@ -100,6 +101,21 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void
     const int64_t begin = units * thread / n_threads * grain;
     const int64_t end = std::min(n, units * (thread + 1) / n_threads * grain);
     if (begin < end) fn(begin, end);
+  });
+}
+
+void ThreadPool::parallel_chunks(int64_t n, int64_t chunk,
+                                 const std::function<void(int thread, int64_t begin, int64_t end)>& fn) {
+  if (chunk < 1) chunk = 1;
+  if (n <= 0) return;
+  if (n_threads_ == 1 || n <= chunk) {
+    fn(0, 0, n);
+    return;
+  }
+  std::atomic<int64_t> next{0};
+  run([&](int thread, int) {
+    for (int64_t begin; (begin = next.fetch_add(chunk, std::memory_order_relaxed)) < n;)
+      fn(thread, begin, std::min(n, begin + chunk));
   });
 }
 

@@ -36,6 +36,12 @@ class ThreadPool {
   // fn(begin, end) on each non-empty range. Runs inline when n < 2 * grain or one thread.
   void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t begin, int64_t end)>& fn);
 
+  // Deals [0, n) out in chunks of `chunk` from a shared counter: each thread runs
+  // fn(thread, begin, end) on the next chunk until none is left, so a thread that runs slower
+  // (a shared machine's steal time, interrupts) takes fewer chunks instead of making the others
+  // wait at the end of the region. Runs inline when there is one chunk or one thread.
+  void parallel_chunks(int64_t n, int64_t chunk, const std::function<void(int thread, int64_t begin, int64_t end)>& fn);
+
  private:
   void start_workers(int threads);
   void stop_workers();

@@ -154,7 +154,10 @@ void ForwardPass::feed_forward(int64_t il, std::span<const BatchToken> batch) {
     for (int64_t i = 0; i < m; ++i) std::copy_n(&xn_[groups.token[groups.offset[e] + i] * D], D, &xe_[i * D]);
     matmat(ex.gate.type, ex.gate.data, H, D, xe_.data(), m, gate_.data());
     matmat(ex.up.type, ex.up.data, H, D, xe_.data(), m, up_.data());
-    swiglu(gate_.data(), up_.data(), m * H);
+    // Element-wise, so the split does not change a value; a prompt's experts have millions.
+    ThreadPool::global().parallel_for(m * H, int64_t{1} << 15, [&](int64_t begin, int64_t end) {
+      swiglu(gate_.data() + begin, up_.data() + begin, end - begin);
+    });
     matmat(ex.down.type, ex.down.data, D, H, gate_.data(), m, down_.data());
     // Experts are added in index order for every token, in any batch.
     for (int64_t i = 0; i < m; ++i) {
