@@ -87,6 +87,8 @@ double thread_cpu_seconds() {
 constexpr int64_t kExpertRows = 14336, kExpertCols = 4096;
 constexpr int64_t kHotRows = 128;  // 128 x 4096 at 8.5 bits or less: at most 544 KiB
 constexpr int64_t kPromptRows = 4096, kPromptCols = 4096, kPromptTokens = 512;
+// A prompt of 512 tokens routed top-2 of 8 gives an expert about 128 tokens.
+constexpr int64_t kExpertTokens = 128;
 
 // rows x cols: an expert's gate (kExpertRows x kExpertCols), its down projection (the
 // transpose: long rows, whose partial sums take more scratch), or kHotRows x kExpertCols, a
@@ -116,19 +118,25 @@ void bench_matvec(benchmark::State& state, GgmlType type, Setting s, int64_t row
   state.counters["GB/s_cpu"] = bytes / 1e9 / cpu;
 }
 
-void bench_matmat(benchmark::State& state, GgmlType type, Setting s) {
+// `copies` different weight matrices are used in turn, so that with several the weights come
+// from memory, as an engine's experts do, rather than from a cache that holds one matrix.
+void bench_matmat(benchmark::State& state, GgmlType type, Setting s, int64_t rows, int64_t cols, int64_t tokens,
+                  int copies) {
   apply(s);
-  const auto w = random_weights(type, kPromptRows, kPromptCols);
-  const auto x = random_activations(kPromptCols * kPromptTokens);
-  std::vector<float> y(kPromptRows * kPromptTokens);
+  std::vector<std::vector<uint8_t>> w;
+  for (int c = 0; c < copies; ++c) w.push_back(random_weights(type, rows, cols));
+  const auto x = random_activations(cols * tokens);
+  std::vector<float> y(static_cast<size_t>(rows * tokens));
   double cpu = 0;
+  size_t next = 0;
   for (auto _ : state) {
     const double start = thread_cpu_seconds();
-    matmat(type, w.data(), kPromptRows, kPromptCols, x.data(), kPromptTokens, y.data());
+    matmat(type, w[next].data(), rows, cols, x.data(), tokens, y.data());
+    next = (next + 1) % w.size();
     cpu += thread_cpu_seconds() - start;
     benchmark::DoNotOptimize(y.data());
   }
-  const double flops = 2.0 * kPromptRows * kPromptCols * kPromptTokens * static_cast<double>(state.iterations());
+  const double flops = 2.0 * static_cast<double>(rows * cols * tokens) * static_cast<double>(state.iterations());
   state.counters["GFLOP/s"] = benchmark::Counter(flops / 1e9, benchmark::Counter::kIsRate);
   state.counters["GFLOP/s_cpu"] = flops / 1e9 / cpu;
 }
@@ -199,8 +207,17 @@ void register_all() {
         const std::string name = std::string("matmat512/") + std::string(type_name(type)) + "/" +
                                  std::string(kernel_level_name(level)) + "/" +
                                  std::string(precision_name(precision)) + "/threads:2";
-        benchmark::RegisterBenchmark(name.c_str(), bench_matmat, type, Setting{level, precision, 2})
+        benchmark::RegisterBenchmark(name.c_str(), bench_matmat, type, Setting{level, precision, 2}, kPromptRows,
+                                     kPromptCols, kPromptTokens, 1)
             ->UseRealTime()->Unit(benchmark::kMillisecond);
+        // An expert's gate over its share of a prompt, with 1 and 2 threads (the scaling); four
+        // matrices in turn (at least 132 MB), so that the weights come from memory.
+        if (precision == Precision::Fast)
+          for (int threads : {1, 2})
+            benchmark::RegisterBenchmark(("matmat_expert" + name.substr(9, name.size() - 10) + std::to_string(threads)).c_str(),
+                                         bench_matmat, type, Setting{level, precision, threads}, kExpertRows,
+                                         kExpertCols, kExpertTokens, 4)
+                ->UseRealTime()->Unit(benchmark::kMillisecond);
       }
     }
   }
