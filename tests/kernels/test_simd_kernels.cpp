@@ -131,7 +131,7 @@ void check_level(GgmlType type, Precision precision, KernelLevel level, int64_t 
                                   << type_label(type) << " " << n_rows << " x " << n_cols);
   const auto w = random_matrix(type, n_rows, n_cols, 91 + static_cast<uint32_t>(n_cols));
   const size_t stride = row_bytes(type, n_cols);
-  const int64_t max_tokens = 40;
+  const int64_t max_tokens = 50;  // 4 vectors of 16 lanes: tiles of 3 token vectors and a remainder
   const auto x = test::gaussian(static_cast<size_t>(n_cols * max_tokens), 17);
   set_kernel_precision(precision);
 
