@@ -23,6 +23,9 @@ echo
 echo "| model | threads | prompt tok/s | decode tok/s | MB/token | GB/s | read GB/s | roofline | batch 8 tok/s | x batch 1 | batch bound | peak RSS GiB |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 for type in Q4_K_M Q8_0; do
+  # Read the file once first: a machine whose page cache holds only one of the two models
+  # would otherwise serve the first repetitions from disk.
+  cat "$dir/mixtral-8x7b-2l-$type.gguf" > /dev/null
   for threads in 1 2; do
     "$smoe" bench -m "$dir/mixtral-8x7b-2l-$type.gguf" -p "$prompt" -n "$decode" --batch 8 -t "$threads" --json 2>/dev/null |
       /usr/bin/python3 -c '
