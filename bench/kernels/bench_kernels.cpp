@@ -139,6 +139,8 @@ void bench_matmat(benchmark::State& state, GgmlType type, Setting s, int64_t row
   const double flops = 2.0 * static_cast<double>(rows * cols * tokens) * static_cast<double>(state.iterations());
   state.counters["GFLOP/s"] = benchmark::Counter(flops / 1e9, benchmark::Counter::kIsRate);
   state.counters["GFLOP/s_cpu"] = flops / 1e9 / cpu;
+  const double bytes = static_cast<double>(w[0].size()) * static_cast<double>(state.iterations());
+  state.counters["GB/s"] = benchmark::Counter(bytes / 1e9, benchmark::Counter::kIsRate);
 }
 
 // Read bandwidth: the engine's pool threads summing disjoint parts of a 1 GiB buffer.
@@ -194,6 +196,11 @@ void register_all() {
             benchmark::RegisterBenchmark(("matvec_hot" + name.substr(6)).c_str(), bench_matvec, type, setting,
                                          kHotRows, kExpertCols)
                 ->UseRealTime()->Unit(benchmark::kMicrosecond);
+          // Eight gate matrices in turn (at least 264 MB): every byte comes from memory, as in
+          // decode, where one matrix alone may largely stay in a large L3.
+          benchmark::RegisterBenchmark(("matvec_dram" + name.substr(6)).c_str(), bench_matmat, type, setting,
+                                       kExpertRows, kExpertCols, 1, 8)
+              ->UseRealTime()->Unit(benchmark::kMillisecond);
         }
       }
     }
