@@ -192,10 +192,15 @@ void register_all() {
           benchmark::RegisterBenchmark(("matvec_down" + name.substr(6)).c_str(), bench_matvec, type, setting,
                                        kExpertCols, kExpertRows)
               ->UseRealTime()->Unit(benchmark::kMillisecond);
-          if (threads == 1)
+          if (threads == 1) {
             benchmark::RegisterBenchmark(("matvec_hot" + name.substr(6)).c_str(), bench_matvec, type, setting,
                                          kHotRows, kExpertCols)
                 ->UseRealTime()->Unit(benchmark::kMicrosecond);
+            // Batch-8 decode's arithmetic: 8 tokens over the same L2-resident matrix.
+            benchmark::RegisterBenchmark(("matmat8_hot" + name.substr(6)).c_str(), bench_matmat, type, setting,
+                                         kHotRows, kExpertCols, 8, 1)
+                ->UseRealTime()->Unit(benchmark::kMicrosecond);
+          }
           // Eight gate matrices in turn (at least 264 MB): every byte comes from memory, as in
           // decode, where one matrix alone may largely stay in a large L3.
           benchmark::RegisterBenchmark(("matvec_dram" + name.substr(6)).c_str(), bench_matmat, type, setting,
