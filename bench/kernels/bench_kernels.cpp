@@ -196,10 +196,12 @@ void register_all() {
             benchmark::RegisterBenchmark(("matvec_hot" + name.substr(6)).c_str(), bench_matvec, type, setting,
                                          kHotRows, kExpertCols)
                 ->UseRealTime()->Unit(benchmark::kMicrosecond);
-            // Batch-8 decode's arithmetic: 8 tokens over the same L2-resident matrix.
-            benchmark::RegisterBenchmark(("matmat8_hot" + name.substr(6)).c_str(), bench_matmat, type, setting,
-                                         kHotRows, kExpertCols, 8, 1)
-                ->UseRealTime()->Unit(benchmark::kMicrosecond);
+            // Batch-8 decode's arithmetic: 8 tokens over the same L2-resident matrix (the shared
+            // matrices: attention, output), and 2 tokens (what an expert gets at batch 8, top-2 of 8).
+            for (int tokens : {2, 4, 8})
+              benchmark::RegisterBenchmark(("matmat" + std::to_string(tokens) + "_hot" + name.substr(6)).c_str(),
+                                           bench_matmat, type, setting, kHotRows, kExpertCols, tokens, 1)
+                  ->UseRealTime()->Unit(benchmark::kMicrosecond);
           }
           // Eight gate matrices in turn (at least 264 MB): every byte comes from memory, as in
           // decode, where one matrix alone may largely stay in a large L3.
