@@ -196,8 +196,9 @@ void register_all() {
             benchmark::RegisterBenchmark(("matvec_hot" + name.substr(6)).c_str(), bench_matvec, type, setting,
                                          kHotRows, kExpertCols)
                 ->UseRealTime()->Unit(benchmark::kMicrosecond);
-            // Batch-8 decode's arithmetic: 8 tokens over the same L2-resident matrix (the shared
-            // matrices: attention, output), and 2 tokens (what an expert gets at batch 8, top-2 of 8).
+            // Batch decode's arithmetic: 2, 4 and 8 tokens over the same L2-resident matrix (at
+            // batch 8 the shared matrices, attention and output, get all 8 tokens, and an expert
+            // about 2: top-2 of 8).
             for (int tokens : {2, 4, 8})
               benchmark::RegisterBenchmark(("matmat" + std::to_string(tokens) + "_hot" + name.substr(6)).c_str(),
                                            bench_matmat, type, setting, kHotRows, kExpertCols, tokens, 1)
