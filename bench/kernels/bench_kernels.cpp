@@ -209,6 +209,16 @@ void register_all() {
           benchmark::RegisterBenchmark(("matvec_dram" + name.substr(6)).c_str(), bench_matmat, type, setting,
                                        kExpertRows, kExpertCols, 1, 8)
               ->UseRealTime()->Unit(benchmark::kMillisecond);
+          // The same with 2 and 4 tokens, an expert's share at batch 8 (top-2 of 8: 2 on average),
+          // on gate and on down matrices: how much of the arithmetic hides under the reads.
+          for (int tokens : {2, 4}) {
+            benchmark::RegisterBenchmark(("matmat" + std::to_string(tokens) + "_dram" + name.substr(6)).c_str(),
+                                         bench_matmat, type, setting, kExpertRows, kExpertCols, tokens, 8)
+                ->UseRealTime()->Unit(benchmark::kMillisecond);
+            benchmark::RegisterBenchmark(("matmat" + std::to_string(tokens) + "_down_dram" + name.substr(6)).c_str(),
+                                         bench_matmat, type, setting, kExpertCols, kExpertRows, tokens, 8)
+                ->UseRealTime()->Unit(benchmark::kMillisecond);
+          }
         }
       }
     }

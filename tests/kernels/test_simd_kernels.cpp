@@ -82,7 +82,9 @@ std::vector<int64_t> lengths(GgmlType type) {
   const int64_t block = type_info(type).block_size;
   if (block == 1) return {1, 15, 16, 17, 100, 256, 300, 1029};
   if (block == 32) return {32, 96, 128, 224, 288, 544, 1056, 2048};  // 128, 2048: Q8_0 decode in unit pairs
-  return {256, 768, 1280};
+  // 4352 (17 blocks): the AVX-512 fused decode tile reads 2 to 7 tokens' rows in pieces of 16
+  // or fewer blocks.
+  return {256, 768, 1280, 4352};
 }
 
 std::vector<KernelLevel> simd_levels() {
