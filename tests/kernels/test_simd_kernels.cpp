@@ -275,6 +275,26 @@ TEST_F(SimdKernels, FloatVectorOpsAreBitIdenticalOnEveryLevel) {
   }
 }
 
+// Rows of no values (a legal shape) give zeros at every level, precision and token count, and
+// size no kernel's scratch from an empty range.
+TEST_F(SimdKernels, EmptyRowsGiveZeros) {
+  for (KernelLevel level : supported_kernel_levels()) {
+    set_kernel_level(level);
+    for (Precision precision : {Precision::Exact, Precision::Fast}) {
+      set_kernel_precision(precision);
+      for (GgmlType type : computable_types()) {
+        SCOPED_TRACE(testing::Message() << kernel_level_name(level) << " " << precision_name(precision) << " " << type_label(type));
+        const uint8_t w = 0;
+        const float x = 0.0f;
+        for (int64_t n_tokens : {int64_t{1}, int64_t{2}, int64_t{8}, int64_t{40}}) {
+          const auto y = product(type, &w, 37, 0, &x, n_tokens);
+          for (size_t i = 0; i < y.size(); ++i) ASSERT_EQ(bits(y[i]), 0u) << n_tokens << " tokens, " << i;
+        }
+      }
+    }
+  }
+}
+
 TEST_F(SimdKernels, ResultsDoNotDependOnThreads) {
   for (KernelLevel level : supported_kernel_levels()) {
     set_kernel_level(level);
