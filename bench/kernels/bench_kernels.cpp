@@ -1,7 +1,8 @@
 // Kernel micro-benchmarks: matvec throughput in GB/s of weights read (the decode roofline) for
 // every type, level, precision and 1 / 2 threads on a 14336 x 4096 matrix (a Mixtral expert's
 // gate), matmat GFLOP/s for 512 tokens on a 4096 x 4096 matrix (prompt processing), and the
-// machine's read bandwidth (threads summing a 1 GiB buffer) for reference.
+// machine's read bandwidth (threads summing a 1 GiB buffer) for reference, and that buffer read
+// in the kernels' tile pattern with and without their kinds of prefetching (tile_read).
 //
 //   ./build/bench/bench_kernels --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 //   (filter with --benchmark_filter=matvec/Q4_K, see --help)
@@ -16,6 +17,7 @@
 #include "core/thread_pool.h"
 
 #include <time.h>
+#include <xmmintrin.h>
 
 #include <cstring>
 #include <memory>
@@ -170,12 +172,76 @@ void bench_memory_read(benchmark::State& state) {
                                              benchmark::Counter::kIsRate);
 }
 
+// The kernels' tile reading without their arithmetic: the 1 GiB buffer as rows of a Q8_0
+// row's 4352 bytes, each thread a contiguous range of tiles of 16 rows, read 16 rows side by
+// side in steps of 272 bytes (256 Q8_0 values), the next tile prefetched as the variant says:
+// 0: a step's share of it in one burst into L2 (hint T1); 1: each row's piece of that share
+// just before the row, into L1 (hint T0); 2: no prefetch, each tile's rows read whole in
+// order (one linear stream). The memory_read baseline is a linear read as well.
+void bench_tile_read(benchmark::State& state, int variant, int threads) {
+  constexpr size_t kBytes = size_t{1} << 30, kStride = 4352, kStep = 272, kTileRows = 16;
+  constexpr size_t kTiles = kBytes / (kStride * kTileRows);
+  static std::unique_ptr<uint64_t[]> buffer;
+  if (!buffer) {
+    buffer.reset(new uint64_t[kBytes / 8]);
+    for (size_t i = 0; i < kBytes / 8; ++i) buffer[i] = i;
+  }
+  const auto* base = reinterpret_cast<const uint8_t*>(buffer.get());
+  ThreadPool& pool = ThreadPool::global();
+  pool.set_threads(threads);
+  std::vector<uint64_t> totals(static_cast<size_t>(threads));
+  const auto read_words = [](const uint8_t* p, size_t bytes, uint64_t* acc) {
+    for (size_t k = 0; k < bytes; k += 16) {
+      uint64_t w[2];
+      std::memcpy(w, p + k, 16);
+      acc[0] += w[0];
+      acc[1] += w[1];
+    }
+  };
+  for (auto _ : state) {
+    pool.run([&](int t, int n) {
+      const size_t tile_begin = kTiles * static_cast<size_t>(t) / static_cast<size_t>(n);
+      const size_t tile_end = kTiles * static_cast<size_t>(t + 1) / static_cast<size_t>(n);
+      constexpr size_t kTileBytes = kStride * kTileRows;
+      uint64_t acc[2] = {};
+      for (size_t tile = tile_begin; tile < tile_end; ++tile) {
+        const uint8_t* rows = base + tile * kTileBytes;
+        const uint8_t* next = tile + 1 < tile_end ? rows + kTileBytes : nullptr;
+        if (variant == 2) {
+          read_words(rows, kTileBytes, acc);
+          continue;
+        }
+        for (size_t off = 0; off < kStride; off += kStep) {
+          if (variant == 0 && next != nullptr)
+            for (size_t k = off * kTileRows; k < (off + kStep) * kTileRows; k += 64) _mm_prefetch(reinterpret_cast<const char*>(next + k), _MM_HINT_T1);
+          for (size_t i = 0; i < kTileRows; ++i) {
+            if (variant == 1 && next != nullptr)
+              for (size_t k = off * kTileRows + i * kStep; k < off * kTileRows + (i + 1) * kStep; k += 64)
+                _mm_prefetch(reinterpret_cast<const char*>(next + (k & ~size_t{63})), _MM_HINT_T0);
+            read_words(rows + i * kStride + off, kStep, acc);
+          }
+        }
+      }
+      totals[static_cast<size_t>(t)] = acc[0] + acc[1];
+    });
+    benchmark::DoNotOptimize(totals.data());
+  }
+  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(kTiles * kStride * kTileRows) * state.iterations() / 1e9,
+                                             benchmark::Counter::kIsRate);
+}
+
 void register_all() {
   const std::vector<GgmlType> types = {GgmlType::F32,  GgmlType::F16,  GgmlType::BF16, GgmlType::Q4_0,
                                        GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q8_0,
                                        GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_K, GgmlType::Q5_K,
                                        GgmlType::Q6_K};
   benchmark::RegisterBenchmark("memory_read", bench_memory_read)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+  for (int variant = 0; variant < 3; ++variant)
+    for (int threads : {1, 2}) {
+      static const char* const kNames[] = {"burst_l2", "spread_l1", "rows_whole"};
+      const std::string name = std::string("tile_read/") + kNames[variant] + "/threads:" + std::to_string(threads);
+      benchmark::RegisterBenchmark(name.c_str(), bench_tile_read, variant, threads)->UseRealTime()->Unit(benchmark::kMillisecond);
+    }
   for (GgmlType type : types) {
     const bool quantized = type_info(type).block_size > 1;
     for (KernelLevel level : supported_kernel_levels()) {
